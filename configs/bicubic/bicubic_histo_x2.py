@@ -1,0 +1,6 @@
+_base_ = './bicubic_histo_x4.py'
+
+scale = 2
+model = dict(generator=dict(upscale_factor=scale))
+val_dataloader = dict(dataset=dict(scale=scale))
+test_dataloader = dict(dataset=dict(scale=scale))

@@ -1,0 +1,3 @@
+_base_ = './edsr-baseline_histo_x3.py'
+
+model = dict(generator=dict(arch='paper'))

@@ -1,0 +1,3 @@
+from .sr_visualization_hook import SRVisualizationHook
+
+__all__ = ['SRVisualizationHook']

@@ -1,0 +1,3 @@
+from .sr_runner import CheckpointMismatchError, SRRunner
+
+__all__ = ['CheckpointMismatchError', 'SRRunner']

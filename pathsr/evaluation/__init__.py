@@ -1,0 +1,3 @@
+from .metrics import PSNR, SSIM, BaseSRMetric
+
+__all__ = ['BaseSRMetric', 'PSNR', 'SSIM']

@@ -1,0 +1,3 @@
+from .base_sr_model import BaseSRModel
+
+__all__ = ['BaseSRModel']

@@ -1,0 +1,3 @@
+from .sr_data_sample import SRDataSample
+
+__all__ = ['SRDataSample']

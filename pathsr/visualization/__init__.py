@@ -1,0 +1,3 @@
+from .sr_visualizer import SRVisualizer
+
+__all__ = ['SRVisualizer']

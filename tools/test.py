@@ -1,0 +1,78 @@
+"""Evaluate a pathsr model: python tools/test.py CONFIG [CHECKPOINT] [options].
+
+Models without parameters (Bicubic) need no checkpoint. ``--out`` writes the
+mean metrics and the per-image values as JSON.
+"""
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mmengine.config import DictAction  # noqa: E402
+from mmengine.dist import is_main_process  # noqa: E402
+
+
+from pathsr.registry import RUNNERS  # noqa: E402
+from pathsr.utils import load_config, setup_cpu_distributed  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test a pathsr model')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        'checkpoint', nargs='?', help='checkpoint file (not for Bicubic)')
+    parser.add_argument('--work-dir', help='where logs and images go')
+    parser.add_argument(
+        '--out', help='JSON file for the mean and per-image metrics')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config keys, e.g. data_root=/data/tiles')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = load_config(args.config, args.cfg_options, args.work_dir,
+                      args.launcher)
+    cfg.load_from = args.checkpoint
+    setup_cpu_distributed(cfg, args.launcher)
+    runner = RUNNERS.build(cfg)
+    if args.checkpoint is None and any(
+            p.numel() for p in runner.model.parameters()):
+        raise SystemExit(
+            f'{args.config} builds a model with trainable parameters: give '
+            'the checkpoint to evaluate (tools/test.py CONFIG CHECKPOINT)')
+    metrics = runner.test()
+    if args.out and is_main_process():
+        per_image = {
+            type(metric).__name__: metric.per_image_results
+            for metric in runner.test_evaluator.metrics
+            if hasattr(metric, 'per_image_results')
+        }
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        with open(args.out, 'w') as f:
+            json.dump(
+                dict(
+                    config=args.config,
+                    checkpoint=args.checkpoint,
+                    metrics=metrics,
+                    per_image=per_image),
+                f,
+                indent=2)
+
+
+if __name__ == '__main__':
+    main()
