@@ -132,3 +132,23 @@ def test_errors():
         PSNR().process({}, [dict(pred_img=gt, gt_path='x.png')])
     with pytest.raises(ValueError, match='no image'):
         PSNR().compute_metrics([])
+
+
+def test_crop_border_scale_removes_ceil_scale_pixels_per_sample():
+    gt = torch.full((3, 20, 20), 0.5, dtype=torch.float64)
+    pred = gt.clone()
+    pred[:, :3] += 0.2  # error confined to the top 3 rows
+    pred[:, 3, :] += 0.1  # and one row that x3 keeps, x4 crops
+    metric = PSNR(crop_border='scale')
+    metric.process({}, [dict(_sample(pred, gt, 'a.png'), scale=3.0),
+                        dict(_sample(pred, gt, 'b.png'), scale=3.5)])
+    metric.compute_metrics(metric.results)
+    values = [r['value'] for r in metric.per_image_results]
+    # x3: 14 x 14 kept, one row of 14 pixels off by 0.1
+    expected = -10 * math.log10(14 * 0.01 / (14 * 14))
+    assert values[0] == pytest.approx(expected, rel=REL)
+    assert values[1] == 100.0  # x3.5 -> 4 px cropped: identical, capped
+    with pytest.raises(KeyError, match="a.png.*'scale'"):
+        PSNR(crop_border='scale').process({}, [_sample(pred, gt, 'a.png')])
+    with pytest.raises(ValueError, match="'scale'"):
+        PSNR(crop_border='half')

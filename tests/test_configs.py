@@ -1,0 +1,62 @@
+"""Every config parses, names registered types and builds its model."""
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from pathsr.registry import MODELS
+from pathsr.utils import load_config, set_data_root
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = sorted(
+    str(p.relative_to(REPO)) for p in (REPO / 'configs').rglob('*.py')
+    if '_base_' not in p.parts)
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_config_builds_model_of_its_scale(path):
+    cfg = Config.fromfile(str(REPO / path))
+    assert cfg.default_scope == 'pathsr'
+    init_default_scope('pathsr')
+    model = MODELS.build(cfg.model)
+    scale = cfg.test_dataloader.dataset.scale
+    assert model.generator.upscale_factor == scale
+    assert f'_x{scale}' in path
+    if cfg.get('train_dataloader'):
+        assert cfg.train_dataloader.dataset.scale == scale
+        assert model.pixel_loss is not None
+
+
+def test_fixed_scale_configs_cover_x2_x3_x4():
+    for method in ('bicubic/bicubic', 'srcnn/srcnn', 'edsr/edsr-baseline',
+                   'edsr/edsr'):
+        for scale in (2, 3, 4):
+            assert f'configs/{method}_histo_x{scale}.py' in CONFIGS
+
+
+def test_edsr_paper_config_uses_the_paper_size():
+    cfg = Config.fromfile(str(REPO / 'configs/edsr/edsr_histo_x3.py'))
+    assert cfg.model.generator.arch == 'paper'
+    assert cfg.model.generator.upscale_factor == 3
+
+
+def test_data_root_reaches_every_dataset(tmp_path):
+    cfg = load_config(
+        str(REPO / 'configs/edsr/edsr-baseline_histo_x2.py'),
+        dict(data_root=str(tmp_path), **{'train_cfg.max_iters': 7}))
+    assert cfg.train_cfg.max_iters == 7
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[key].dataset.data_root == str(tmp_path)
+    assert cfg.work_dir == './work_dirs/edsr-baseline_histo_x2'
+
+
+def test_set_data_root_visits_wrappers_and_lists():
+    cfg = Config(
+        dict(train_dataloader=dict(dataset=dict(
+            type='RepeatDataset', dataset=dict(data_root='a'))),
+             test_dataloader=[dict(dataset=dict(data_root='a')),
+                              dict(dataset=dict(data_root='b'))]))
+    set_data_root(cfg, 'new')
+    assert cfg.train_dataloader.dataset.dataset.data_root == 'new'
+    assert [d.dataset.data_root for d in cfg.test_dataloader] == ['new'] * 2
