@@ -5,42 +5,25 @@ mean metrics and the per-image values as JSON.
 """
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mmengine.config import DictAction  # noqa: E402
 from mmengine.dist import is_main_process  # noqa: E402
-
 
 from pathsr.registry import RUNNERS  # noqa: E402
 from pathsr.utils import load_config, setup_cpu_distributed  # noqa: E402
+from pathsr.utils.cli import base_parser, parse  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Test a pathsr model')
-    parser.add_argument('config', help='config file path')
+    parser = base_parser('Test a pathsr model')
     parser.add_argument(
         'checkpoint', nargs='?', help='checkpoint file (not for Bicubic)')
-    parser.add_argument('--work-dir', help='where logs and images go')
     parser.add_argument(
         '--out', help='JSON file for the mean and per-image metrics')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys, e.g. data_root=/data/tiles')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse(parser)
 
 
 def main() -> None:

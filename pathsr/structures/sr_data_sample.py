@@ -1,9 +1,12 @@
 """``SRDataSample``: the data element that travels with every SR image.
 
-Image fields hold ``(C, H, W)`` float tensors in ``[0, 1]``, RGB order:
+Image fields hold ``(3, H, W)`` RGB tensors:
 
-- ``gt_img``: the high-resolution ground truth (absent at pure inference).
-- ``pred_img``: the model's super-resolved output, written in ``predict``.
+- ``gt_img``: the high-resolution ground truth (absent at pure inference);
+  uint8 as packed by the pipeline, float in ``[0, 1]`` once the data
+  preprocessor has run.
+- ``pred_img``: the model's super-resolved output, float in ``[0, 1]``,
+  written in ``predict``.
 
 Metainfo (set by the pipeline, see :class:`pathsr.datasets.transforms.PackSRInputs`):
 ``gt_path``, ``lr_path``, ``scale``, ``lr_shape`` (h, w) and ``out_shape``

@@ -41,6 +41,9 @@ def enable_amp(cfg: Config) -> None:
     if wrapper != 'OptimWrapper':
         raise ValueError(f'--amp needs optim_wrapper.type OptimWrapper, the '
                          f'config has {wrapper!r}')
+    if not torch.cuda.is_available():
+        raise ValueError('--amp needs a CUDA GPU: mmengine\'s '
+                         'AmpOptimWrapper does not run on the CPU')
     cfg.optim_wrapper.type = 'AmpOptimWrapper'
     bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     cfg.optim_wrapper.dtype = 'bfloat16' if bf16 else 'float16'

@@ -1,6 +1,7 @@
 """tools/train.py and tools/test.py end to end, on generated and demo data."""
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -158,3 +159,32 @@ def test_missing_config_file_is_named(run_tool):
     proc = run_tool(['tools/train.py', 'configs/edsr/nope.py'], check=False)
     assert proc.returncode != 0
     assert 'configs/edsr/nope.py does not exist' in proc.stderr
+
+
+def test_resume_flag_continues_from_the_latest_checkpoint(
+        trained, run_tool, tmp_path):
+    work_dir = tmp_path / 'work'
+    shutil.copytree(trained['work_dir'], work_dir)
+    proc = run_tool([
+        'tools/train.py', EDSR_X4, '--work-dir',
+        str(work_dir), '--resume', '--cfg-options',
+        f'data_root={trained["root"] / "tiles"}', *FAST,
+        'train_cfg.max_iters=3'
+    ])
+    log = proc.stdout + proc.stderr
+    assert 'resumed epoch: 0, iter: 2' in log
+    assert 'Iter(train) [3/3]' in log and 'Iter(train) [1/3]' not in log
+    assert torch.load(work_dir / 'iter_3.pth',
+                      weights_only=True)['meta']['iter'] == 3
+
+
+def test_amp_without_gpu_is_refused_clearly(tmp_path, run_tool):
+    if torch.cuda.is_available():
+        pytest.skip('this machine has a GPU')
+    proc = run_tool([
+        'tools/train.py', EDSR_X4, '--amp', '--work-dir',
+        str(tmp_path), '--cfg-options', 'data_root=demo/histo_demo'
+    ],
+                    check=False)
+    assert proc.returncode != 0
+    assert '--amp needs a CUDA GPU' in proc.stderr

@@ -47,18 +47,7 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=val_pipeline))
 test_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=False,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='SRFolderDataset',
-        data_root=data_root,
-        split='test',
-        scale=scale,
-        test_mode=True,
-        pipeline=val_pipeline))
+    val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
 
 # RGB PSNR/SSIM with `scale` pixels cropped from each border (the common
 # fixed-scale protocol); set convert_to='Y' to compare with Y-channel tables.

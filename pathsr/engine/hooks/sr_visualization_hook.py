@@ -47,34 +47,24 @@ class SRVisualizationHook(Hook):
         self._drawn = 0
         self._active = False
 
-    def before_val_epoch(self, runner) -> None:
-        """Count the validation run and reset the number of drawn images."""
-        self._val_runs += 1
-        self._active = self._val_runs % self.interval == 0
+    def _before_epoch(self, runner, mode: str = 'train') -> None:
+        """Decide whether this val/test run draws, and reset the count."""
+        if mode == 'val':
+            self._val_runs += 1
+            self._active = self._val_runs % self.interval == 0
+        elif mode == 'test':
+            self._active = self.on_test
         self._drawn = 0
 
-    def before_test_epoch(self, runner) -> None:
-        """Reset the number of drawn images."""
-        self._active = self.on_test
-        self._drawn = 0
-
-    def after_val_iter(self,
-                       runner,
-                       batch_idx: int,
-                       data_batch: Optional[dict] = None,
-                       outputs: Optional[Sequence[SRDataSample]] = None
-                       ) -> None:
-        """Draw the samples of a validation batch."""
-        self._draw(runner, data_batch, outputs)
-
-    def after_test_iter(self,
-                        runner,
-                        batch_idx: int,
-                        data_batch: Optional[dict] = None,
-                        outputs: Optional[Sequence[SRDataSample]] = None
-                        ) -> None:
-        """Draw the samples of a test batch."""
-        self._draw(runner, data_batch, outputs)
+    def _after_iter(self,
+                    runner,
+                    batch_idx: int,
+                    data_batch: Optional[dict] = None,
+                    outputs: Optional[Sequence[SRDataSample]] = None,
+                    mode: str = 'train') -> None:
+        """Draw the samples of a val/test batch."""
+        if mode != 'train':
+            self._draw(runner, data_batch, outputs)
 
     def _draw(self, runner, data_batch: dict,
               outputs: Sequence[SRDataSample]) -> None:
