@@ -20,12 +20,38 @@ def test_config_builds_model_of_its_scale(path):
     assert cfg.default_scope == 'pathsr'
     init_default_scope('pathsr')
     model = MODELS.build(cfg.model)
+    if path.endswith('_x1-4.py'):
+        # arbitrary scale: trained on s ~ U(1, 4), tested at several scales
+        assert cfg.test_cfg.type == 'MultiScaleTestLoop'
+        assert list(cfg.test_cfg.scales) == [2, 3, 4, 6, 8]
+        if cfg.get('train_dataloader'):
+            degradation = cfg.train_dataloader.dataset.pipeline[1]
+            assert degradation.type == 'RandomScaleDegradation'
+            assert (degradation.scale_min, degradation.scale_max) == (1, 4)
+            assert model.pixel_loss is not None
+        return
     scale = cfg.test_dataloader.dataset.scale
     assert model.generator.upscale_factor == scale
     assert f'_x{scale}' in path
     if cfg.get('train_dataloader'):
         assert cfg.train_dataloader.dataset.scale == scale
         assert model.pixel_loss is not None
+
+
+def test_implicit_configs_pair_each_encoder_with_each_head_and_dataset():
+    for method in ('liif', 'lte'):
+        for encoder in ('edsr-baseline', 'swinir'):
+            for dataset in ('tma', 'tcga-lung'):
+                path = f'configs/{method}/{method}-{encoder}_{dataset}_x1-4.py'
+                assert path in CONFIGS
+    cfg = Config.fromfile(
+        str(REPO / 'configs/lte/lte-swinir_tcga-lung_x1-4.py'))
+    assert cfg.model.encoder.type == 'SwinIR'
+    assert cfg.model.head.type == 'LTEHead'
+    assert cfg.model.cell_clip_scale == 4.0
+    assert cfg.train_dataloader.dataset.data_root == 'data/tcga_lung'
+    assert cfg.optim_wrapper.optimizer.lr == 2e-4
+    assert cfg.val_evaluator[0].crop_border == 'scale+6'
 
 
 def test_fixed_scale_configs_cover_x2_x3_x4():

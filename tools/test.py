@@ -40,9 +40,13 @@ def main() -> None:
             'the checkpoint to evaluate (tools/test.py CONFIG CHECKPOINT)')
     metrics = runner.test()
     if args.out and is_main_process():
+        loop = runner.test_loop
+        evaluators = getattr(loop, 'evaluators', {None: loop.evaluator})
         per_image = {
-            type(metric).__name__: metric.per_image_results
-            for metric in runner.test_evaluator.metrics
+            ('' if scale is None else f'x{scale:g}/') + type(metric).__name__:
+            metric.per_image_results
+            for scale, evaluator in evaluators.items()
+            for metric in evaluator.metrics
             if hasattr(metric, 'per_image_results')
         }
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

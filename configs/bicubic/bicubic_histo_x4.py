@@ -4,7 +4,7 @@ _base_ = ['../_base_/datasets/histo_sr.py', '../_base_/default_runtime.py']
 
 scale = 4
 model = dict(
-    type='BaseSRModel',
+    type='FixedScaleSRModel',
     generator=dict(type='Bicubic', upscale_factor=scale),
     data_preprocessor=dict(type='SRDataPreprocessor'))
 train_dataloader = None  # nothing to train

@@ -7,7 +7,7 @@ _base_ = [
 
 scale = 4
 model = dict(
-    type='BaseSRModel',
+    type='FixedScaleSRModel',
     generator=dict(type='EDSR', arch='baseline', upscale_factor=scale),
     pixel_loss=dict(type='L1Loss'),
     # the original EDSR subtracts the DIV2K RGB mean; std 1 keeps [0, 1] units

@@ -8,7 +8,7 @@ _base_ = [
 
 scale = 4
 model = dict(
-    type='BaseSRModel',
+    type='FixedScaleSRModel',
     generator=dict(type='SRCNN', upscale_factor=scale),
     pixel_loss=dict(type='L1Loss'),
     data_preprocessor=dict(type='SRDataPreprocessor'))

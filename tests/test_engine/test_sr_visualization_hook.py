@@ -51,13 +51,13 @@ def test_first_num_samples_are_written(tmp_path):
     for idx, (data_batch, outputs) in enumerate(batches):
         hook.after_val_iter(runner, idx, data_batch, outputs)
     files = _written(tmp_path)
-    assert sorted(files) == ['a_3.png', 'b_3.png', 'c_3.png']
+    assert sorted(files) == ['a_x2_3.png', 'b_x2_3.png', 'c_x2_3.png']
     # the file holds the panel of that sample
     plain = SRVisualizer.get_instance(name='plain_first_num_samples')
     data_batch, outputs = batches[1]
     expected = plain.add_sr_sample('c', data_batch['inputs'][0],
                                    outputs[0].pred_img, outputs[0].gt_img)
-    written = cv2.cvtColor(cv2.imread(files['c_3.png']), cv2.COLOR_BGR2RGB)
+    written = cv2.cvtColor(cv2.imread(files['c_x2_3.png']), cv2.COLOR_BGR2RGB)
     np.testing.assert_array_equal(written, expected)
     assert expected.shape == (8, 4 * 10 + 3 * 2, 3)
 
@@ -66,7 +66,7 @@ def test_first_num_samples_are_written(tmp_path):
     hook.before_val_epoch(runner)
     hook.after_val_iter(runner, 0, *batches[1])
     assert sorted(_written(tmp_path)) == [
-        'a_3.png', 'b_3.png', 'c_3.png', 'c_5.png', 'd_5.png'
+        'a_x2_3.png', 'b_x2_3.png', 'c_x2_3.png', 'c_x2_5.png', 'd_x2_5.png'
     ]
 
 
@@ -81,15 +81,15 @@ def test_interval_and_test_runs(tmp_path):
     hook.before_test_epoch(runner)
     hook.after_test_iter(runner, 0, data_batch, outputs)
     files = _written(tmp_path)
-    assert sorted(files) == ['x_2.png']  # the 2nd val run only
+    assert sorted(files) == ['x_x2_2.png']  # the 2nd val run only
     # without gt the panel is [LR | SR]
-    assert cv2.imread(files['x_2.png']).shape == (8, 2 * 10 + 2, 3)
+    assert cv2.imread(files['x_x2_2.png']).shape == (8, 2 * 10 + 2, 3)
 
     hook = SRVisualizationHook(num_samples=1)
     runner.iter = 9
     hook.before_test_epoch(runner)
     hook.after_test_iter(runner, 0, data_batch, outputs)
-    assert 'x_9.png' in _written(tmp_path)
+    assert 'x_x2_9.png' in _written(tmp_path)
 
 
 def test_needs_sr_visualizer():

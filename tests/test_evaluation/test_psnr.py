@@ -152,3 +152,16 @@ def test_crop_border_scale_removes_ceil_scale_pixels_per_sample():
         PSNR(crop_border='scale').process({}, [_sample(pred, gt, 'a.png')])
     with pytest.raises(ValueError, match="'scale'"):
         PSNR(crop_border='half')
+
+
+def test_crop_border_scale_plus_offset_follows_iste_protocol():
+    gt = torch.full((3, 30, 30), 0.5, dtype=torch.float64)
+    pred = gt.clone()
+    pred[:, 8] += 0.1  # row 8: kept by x2 + 6 = 8, cropped by x3 + 6 = 9
+    values = []
+    for scale in (2.0, 3.0):
+        metric = PSNR(crop_border='scale+6')
+        metric.process({}, [dict(_sample(pred, gt), scale=scale)])
+        values.append(metric.compute_metrics(metric.results)['PSNR'])
+    assert values[0] == pytest.approx(-10 * math.log10(0.01 / 14), rel=REL)
+    assert values[1] == 100.0

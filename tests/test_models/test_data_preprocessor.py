@@ -67,3 +67,13 @@ def test_wrong_channel_count_is_named():
 def test_bad_pad_mode_is_named():
     with pytest.raises(ValueError, match='circular'):
         SRDataPreprocessor(pad_mode='circular')
+
+
+def test_inplace_destruct_equals_destruct_and_reuses_memory():
+    pre = SRDataPreprocessor(mean=(0.5, ) * 3, std=(0.5, ) * 3)
+    x = torch.randn(1, 3, 4, 5) * 2
+    expected = pre.destruct(x)
+    y = x.clone()
+    out = pre.destruct(y, inplace=True)
+    assert out.data_ptr() == y.data_ptr()
+    assert torch.equal(out, expected)

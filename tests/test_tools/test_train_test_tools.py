@@ -48,7 +48,7 @@ def test_train_on_flat_folder_validates_and_saves(trained):
 
 def test_visualization_hook_writes_panels(trained):
     panels = list(trained['work_dir'].rglob('vis_image/*.png'))
-    assert sorted(p.name for p in panels) == ['tile_00_2.png', 'tile_10_2.png']
+    assert sorted(p.name for p in panels) == ['tile_00_x4_2.png', 'tile_10_x4_2.png']
 
 
 def test_test_tool_reports_psnr_ssim_and_per_image(trained, run_tool):
@@ -96,10 +96,10 @@ def test_bicubic_needs_no_checkpoint_and_matches_hand_computation(
     assert result['metrics']['PSNR'] == pytest.approx(np.mean(values), 1e-5)
 
 
-def test_trainable_model_without_checkpoint_is_refused(run_tool):
+def test_trainable_model_without_checkpoint_is_refused(run_tool, tmp_path):
     proc = run_tool([
-        'tools/test.py', EDSR_X4, '--cfg-options',
-        'data_root=demo/histo_demo'
+        'tools/test.py', EDSR_X4, '--work-dir',
+        str(tmp_path), '--cfg-options', 'data_root=demo/histo_demo'
     ],
                     check=False)
     assert proc.returncode != 0

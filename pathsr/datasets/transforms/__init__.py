@@ -1,10 +1,12 @@
 from .crop import PairedRandomCrop, RandomCrop
-from .degradation import BicubicDegradation, bicubic_resize
+from .degradation import BicubicDegradation, bicubic_resize, iste_blur
 from .flip import RandomFlipTranspose
 from .formatting import PackSRInputs
 from .loading import LoadSRImage
+from .random_scale_degradation import RandomScaleDegradation
 
 __all__ = [
     'LoadSRImage', 'RandomCrop', 'PairedRandomCrop', 'RandomFlipTranspose',
-    'BicubicDegradation', 'bicubic_resize', 'PackSRInputs'
+    'BicubicDegradation', 'RandomScaleDegradation', 'bicubic_resize',
+    'iste_blur', 'PackSRInputs'
 ]

@@ -72,6 +72,14 @@ def bicubic_resize(img: np.ndarray,
     return out.reshape(height, width, *img.shape[2:]).numpy()
 
 
+def iste_blur(img: np.ndarray, scale: float) -> np.ndarray:
+    """PIL Gaussian blur of radius ``(scale - 1) / 2``: the blur that ISTE
+    and Li et al. apply to HR images before bicubic downscaling."""
+    return np.array(
+        Image.fromarray(img).filter(
+            ImageFilter.GaussianBlur(radius=(scale - 1) / 2)))
+
+
 @TRANSFORMS.register_module()
 class BicubicDegradation(BaseTransform):
     """Make ``lr`` by (optionally blurring and) bicubic downscaling ``gt``.
@@ -145,11 +153,7 @@ class BicubicDegradation(BaseTransform):
                 f'{scale}, the LR image would be empty')
         gt = np.ascontiguousarray(gt[:round(lr_h * scale), :round(lr_w *
                                                                    scale)])
-        source = gt
-        if self.blur:
-            source = np.array(
-                Image.fromarray(gt).filter(
-                    ImageFilter.GaussianBlur(radius=(scale - 1) / 2)))
+        source = iste_blur(gt, scale) if self.blur else gt
         results['gt'] = gt
         results['lr'] = bicubic_resize(source, (lr_h, lr_w), self.backend)
         results['scale'] = scale

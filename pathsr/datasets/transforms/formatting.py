@@ -6,7 +6,7 @@ import torch
 from mmcv.transforms import BaseTransform
 
 from pathsr.registry import TRANSFORMS
-from pathsr.structures import SRDataSample
+from pathsr.structures import SRDataSample, output_shape
 
 
 @TRANSFORMS.register_module()
@@ -53,13 +53,14 @@ class PackSRInputs(BaseTransform):
             data_sample.gt_img = self._to_tensor(results, 'gt')
             out_shape = results['gt'].shape[:2]
             scale = results.get('scale', out_shape[0] / lr_h)
-        elif 'scale' in results:
-            scale = results['scale']
-            out_shape = (round(lr_h * scale), round(lr_w * scale))
+        elif 'scale' in results or 'out_shape' in results:
+            out_shape = output_shape((lr_h, lr_w), results.get('scale'),
+                                     results.get('out_shape'))
+            scale = results.get('scale', out_shape[0] / lr_h)
         else:
-            raise KeyError("PackSRInputs needs the key 'scale' when there is "
-                           "no 'gt', but the results only have the keys "
-                           f'{sorted(results)}')
+            raise KeyError("PackSRInputs needs the key 'scale' or 'out_shape' "
+                           "when there is no 'gt', but the results only have "
+                           f'the keys {sorted(results)}')
         metainfo = {
             key: results[key]
             for key in self.meta_keys if key in results

@@ -15,9 +15,9 @@ class SRVisualizationHook(Hook):
     :meth:`SRVisualizer.add_sr_sample`.
 
     The panel of each image is named after the basename of its ``gt_path``
-    (``lr_path`` when there is no GT) without extension and stored at step
-    ``runner.iter``; ``LocalVisBackend`` thus writes
-    ``<name>_<iter>.png``.
+    (``lr_path`` when there is no GT) without extension, plus ``_x<scale>``
+    when the sample has a scale, and stored at step ``runner.iter``;
+    ``LocalVisBackend`` thus writes ``<name>_x<scale>_<iter>.png``.
 
     Args:
         interval (int): Draw during every ``interval``-th validation run
@@ -85,8 +85,11 @@ class SRVisualizationHook(Hook):
             if path is None:
                 raise KeyError('SRVisualizationHook needs gt_path or lr_path '
                                'in the metainfo of every output sample')
+            name = osp.splitext(osp.basename(path))[0]
+            if 'scale' in sample.metainfo:
+                name += f"_x{sample.metainfo['scale']:g}"
             visualizer.add_sr_sample(
-                name=osp.splitext(osp.basename(path))[0],
+                name=name,
                 lr=lr,
                 pred=sample.pred_img,
                 gt=sample.gt_img if 'gt_img' in sample else None,

@@ -1,5 +1,6 @@
 """Shared logic of the full-reference SR metrics (PSNR, SSIM)."""
 import math
+import re
 from abc import abstractmethod
 from typing import List, Optional, Sequence, Union
 
@@ -27,9 +28,11 @@ class BaseSRMetric(BaseMetric):
 
     Args:
         crop_border (int | str): Pixels removed from every border of both
-            images before scoring, or ``'scale'`` to remove ``ceil(scale)``
+            images before scoring; ``'scale'`` removes ``ceil(scale)``
             pixels, read from each sample's ``scale`` metainfo (the usual
-            fixed-scale protocol). Defaults to 0.
+            fixed-scale protocol), ``'scale+N'`` removes ``ceil(scale) + N``
+            (``'scale+6'``: the DIV2K/histology protocol of LIIF and ISTE).
+            Defaults to 0.
         convert_to (str, optional): ``None`` scores the 3 RGB channels;
             ``'Y'`` scores the ITU-R BT.601 luma of MATLAB's ``rgb2ycbcr``,
             ``Y = (16 + 65.481 R + 128.553 G + 24.966 B) / 255`` in
@@ -55,10 +58,14 @@ class BaseSRMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if crop_border != 'scale' and (not isinstance(crop_border, int)
-                                       or crop_border < 0):
-            raise ValueError("crop_border must be a non-negative int or "
-                             f"'scale', got {crop_border!r}")
+        scale_rule = isinstance(crop_border, str) and re.fullmatch(
+            r'scale(\+\d+)?', crop_border)
+        if not scale_rule and (not isinstance(crop_border, int)
+                               or crop_border < 0):
+            raise ValueError("crop_border must be a non-negative int, "
+                             f"'scale' or 'scale+N', got {crop_border!r}")
+        self._crop_offset = int(scale_rule.group(1) or 0) if scale_rule \
+            else None
         if convert_to not in (None, 'Y'):
             raise ValueError(f'Unknown convert_to {convert_to!r}: expected '
                              "None (RGB) or 'Y' (BT.601 luma)")
@@ -152,12 +159,13 @@ class BaseSRMetric(BaseMetric):
 
     def _border(self, data_sample: dict) -> int:
         """The number of border pixels to remove from this sample."""
-        if self.crop_border != 'scale':
+        if self._crop_offset is None:
             return self.crop_border
         if 'scale' not in data_sample:
-            raise KeyError(f"{data_sample['gt_path']}: crop_border='scale' "
-                           'needs the scale in the metainfo of the sample')
-        return int(math.ceil(data_sample['scale'] - 1e-9))
+            raise KeyError(f"{data_sample['gt_path']}: crop_border="
+                           f"{self.crop_border!r} needs the scale in the "
+                           'metainfo of the sample')
+        return int(math.ceil(data_sample['scale'] - 1e-9)) + self._crop_offset
 
     @staticmethod
     def _crop(img: torch.Tensor, border: int, gt_path: str) -> torch.Tensor:

@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 
 from pathsr.registry import MODELS
 from ..layers import PixelShuffleUpsampler, ResidualBlockNoBN
+from .arch_settings import resolve_arch
 
 
 @MODELS.register_module()
@@ -42,20 +43,13 @@ class EDSR(BaseModule):
                  res_scale: Optional[float] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if arch is not None:
-            if arch not in self.arch_settings:
-                raise ValueError(f'EDSR arch must be one of '
-                                 f'{sorted(self.arch_settings)}, got {arch!r}')
-            settings = dict(self.arch_settings[arch])
-        else:
-            settings = {}
-        for key, value in dict(num_blocks=num_blocks,
-                               mid_channels=mid_channels,
-                               res_scale=res_scale).items():
-            if value is not None:
-                settings[key] = value
-            elif key not in settings:
-                raise ValueError(f'EDSR with arch=None needs {key}')
+        settings = resolve_arch(
+            'EDSR',
+            self.arch_settings,
+            arch,
+            num_blocks=num_blocks,
+            mid_channels=mid_channels,
+            res_scale=res_scale)
         channels = settings['mid_channels']
         self.upscale_factor = upscale_factor
         self.out_channels = channels if upscale_factor is None \

@@ -1,4 +1,4 @@
-"""Model wrapper for fixed-scale super-resolution networks."""
+"""Base of the pathsr model wrappers: the ``forward`` modes of MMEngine."""
 from typing import Dict, List, Optional, Union
 
 import torch
@@ -7,39 +7,30 @@ from mmengine.model import BaseModel
 from pathsr.registry import MODELS
 from pathsr.structures import SRDataSample
 
+DEFAULT_PREPROCESSOR = dict(type='SRDataPreprocessor')
 
-@MODELS.register_module()
+
 class BaseSRModel(BaseModel):
-    """Wrap a fixed-scale SR network for MMEngine's runner.
+    """Dispatch ``forward(inputs, data_samples, mode)`` to :meth:`tensor`,
+    :meth:`loss` or :meth:`predict`.
 
-    ``forward(inputs, data_samples, mode)`` with normalised LR ``inputs`` of
-    shape ``(B, 3, h, w)`` (from :class:`SRDataPreprocessor`):
-
-    - ``mode='tensor'``: the raw network output ``(B, 3, s*h, s*w)``.
-    - ``mode='loss'``: ``dict(loss=pixel_loss(pred, normalize(gt)))``; the
-      prediction is cropped to the ground truth (padding removed).
-    - ``mode='predict'``: each data sample gets ``pred_img`` = the output
-      cropped to its ``out_shape`` metainfo (undoing the preprocessor's
-      bottom/right padding), mapped back to ``[0, 1]``.
-
-    Args:
-        generator: Config of the SR network (a backbone).
-        pixel_loss: Config of the pixel loss; ``None`` for models that are
-            only evaluated (Bicubic).
-        data_preprocessor: Config of the data preprocessor.
+    ``inputs`` are the normalised LR images ``(B, 3, h, w)`` made by
+    :class:`~pathsr.models.SRDataPreprocessor`; ``predict`` writes each
+    sample's ``pred_img`` (``(3, H, W)`` in ``[0, 1]``, ``(H, W)`` = its
+    ``out_shape`` metainfo). The data preprocessor is built from pathsr's
+    registry, ``default_preprocessor`` when none is configured.
     """
 
+    default_preprocessor: dict = DEFAULT_PREPROCESSOR
+
     def __init__(self,
-                 generator: dict,
-                 pixel_loss: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
+        if not isinstance(data_preprocessor, torch.nn.Module):
+            data_preprocessor = MODELS.build(data_preprocessor
+                                             or self.default_preprocessor)
         super().__init__(
-            data_preprocessor=data_preprocessor or dict(
-                type='SRDataPreprocessor'),
-            init_cfg=init_cfg)
-        self.generator = MODELS.build(generator)
-        self.pixel_loss = MODELS.build(pixel_loss) if pixel_loss else None
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
 
     def forward(self,
                 inputs: torch.Tensor,
@@ -48,7 +39,7 @@ class BaseSRModel(BaseModel):
                 ) -> Union[torch.Tensor, Dict[str, torch.Tensor],
                            List[SRDataSample]]:
         if mode == 'tensor':
-            return self.generator(inputs)
+            return self.tensor(inputs)
         if mode == 'loss':
             return self.loss(inputs, data_samples)
         if mode == 'predict':
@@ -56,31 +47,19 @@ class BaseSRModel(BaseModel):
         raise ValueError(
             f'mode must be tensor, loss or predict, got {mode!r}')
 
+    def tensor(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The network's raw output for ``inputs``."""
+        raise NotImplementedError(
+            f'{type(self).__name__} has no tensor mode')
+
     def loss(self, inputs: torch.Tensor,
              data_samples: List[SRDataSample]) -> Dict[str, torch.Tensor]:
-        if self.pixel_loss is None:
-            raise RuntimeError(f'{type(self.generator).__name__} has no '
-                               'pixel_loss configured and cannot be trained')
-        gt = torch.stack([sample.gt_img for sample in data_samples])
-        pred = self.generator(inputs)[..., :gt.shape[-2], :gt.shape[-1]]
-        if pred.shape != gt.shape:
-            raise ValueError(
-                f'network output {tuple(pred.shape)} is smaller than the '
-                f'ground truth {tuple(gt.shape)}: does the scale of the '
-                'network match the scale of the data pipeline?')
-        return dict(
-            loss=self.pixel_loss(pred, self.data_preprocessor.normalize(gt)))
+        """The training losses of a batch."""
+        raise NotImplementedError(
+            f'{type(self).__name__} has no parameters to train: it only '
+            'predicts')
 
     def predict(self, inputs: torch.Tensor,
                 data_samples: List[SRDataSample]) -> List[SRDataSample]:
-        pred = self.data_preprocessor.destruct(self.generator(inputs))
-        for i, sample in enumerate(data_samples):
-            height, width = sample.metainfo['out_shape']
-            if pred.shape[-2] < height or pred.shape[-1] < width:
-                raise ValueError(
-                    f'network output {tuple(pred.shape[-2:])} is smaller '
-                    f'than the expected output {(height, width)} of '
-                    f"{sample.metainfo.get('gt_path', 'sample ' + str(i))}: "
-                    'does the scale of the network match the data pipeline?')
-            sample.pred_img = pred[i, :, :height, :width]
-        return data_samples
+        """Write ``pred_img`` into each data sample."""
+        raise NotImplementedError

@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.registry import init_default_scope
 
-from pathsr.models import BaseSRModel
+from pathsr.models import FixedScaleSRModel
 from pathsr.registry import MODELS
 from pathsr.structures import SRDataSample
 
@@ -25,7 +25,7 @@ def _batch(lr_sizes, scale):
 def test_build_from_config_dicts():
     init_default_scope('pathsr')
     model = MODELS.build(
-        dict(type='BaseSRModel',
+        dict(type='FixedScaleSRModel',
              generator=dict(type='EDSR', arch=None, num_blocks=1,
                             mid_channels=8, res_scale=1.0, upscale_factor=2),
              pixel_loss=dict(type='L1Loss', loss_weight=2.0),
@@ -36,7 +36,7 @@ def test_build_from_config_dicts():
 
 
 def test_loss_is_l1_between_output_and_normalised_gt():
-    model = BaseSRModel(
+    model = FixedScaleSRModel(
         generator=dict(type='Bicubic', upscale_factor=2),
         pixel_loss=dict(type='L1Loss'),
         data_preprocessor=dict(type='SRDataPreprocessor', mean=(0.5, ) * 3,
@@ -51,7 +51,7 @@ def test_loss_is_l1_between_output_and_normalised_gt():
 
 
 def test_predict_crops_padding_per_sample_and_returns_unit_range():
-    model = BaseSRModel(
+    model = FixedScaleSRModel(
         generator=dict(type='Bicubic', upscale_factor=2),
         data_preprocessor=dict(type='SRDataPreprocessor', pad_size_divisor=8))
     batch = _batch([(5, 7), (6, 3)], 2)
@@ -73,20 +73,20 @@ def test_predict_crops_padding_per_sample_and_returns_unit_range():
 
 
 def test_tensor_mode_returns_raw_output():
-    model = BaseSRModel(generator=dict(type='Bicubic', upscale_factor=3))
+    model = FixedScaleSRModel(generator=dict(type='Bicubic', upscale_factor=3))
     x = torch.rand(1, 3, 4, 4)
     assert model(x, mode='tensor').shape == (1, 3, 12, 12)
 
 
 def test_model_without_loss_refuses_training():
-    model = BaseSRModel(generator=dict(type='Bicubic', upscale_factor=2))
+    model = FixedScaleSRModel(generator=dict(type='Bicubic', upscale_factor=2))
     data = model.data_preprocessor(_batch([(4, 4)], 2), True)
     with pytest.raises(RuntimeError, match='Bicubic has no pixel_loss'):
         model(**data, mode='loss')
 
 
 def test_scale_mismatch_between_network_and_data_is_named():
-    model = BaseSRModel(generator=dict(type='Bicubic', upscale_factor=2),
+    model = FixedScaleSRModel(generator=dict(type='Bicubic', upscale_factor=2),
                         pixel_loss=dict(type='L1Loss'))
     data = model.data_preprocessor(_batch([(4, 4)], 4), True)
     with pytest.raises(ValueError, match='scale of the network'):
@@ -97,6 +97,6 @@ def test_scale_mismatch_between_network_and_data_is_named():
 
 
 def test_unknown_mode_is_named():
-    model = BaseSRModel(generator=dict(type='Bicubic'))
+    model = FixedScaleSRModel(generator=dict(type='Bicubic'))
     with pytest.raises(ValueError, match='infer'):
         model(torch.zeros(1, 3, 2, 2), mode='infer')

@@ -1,0 +1,4 @@
+_base_ = [
+    '../_base_/models/liif-edsr-baseline.py', '../_base_/datasets/tcga_lung_implicit.py',
+    '../_base_/schedules/liif_1000k.py', '../_base_/default_runtime.py'
+]
