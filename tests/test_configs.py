@@ -52,6 +52,8 @@ def test_implicit_configs_pair_each_encoder_with_each_head_and_dataset():
     assert cfg.train_dataloader.dataset.data_root == 'data/tcga_lung'
     assert cfg.optim_wrapper.optimizer.lr == 2e-4
     assert cfg.val_evaluator[0].crop_border == 'scale+6'
+    # the multi-scale table of the paper configs is PSNR, FID, SSIM
+    assert [m.type for m in cfg.test_evaluator] == ['PSNR', 'FID', 'SSIM']
 
 
 def test_fixed_scale_configs_cover_x2_x3_x4():

@@ -49,6 +49,13 @@ def main() -> None:
             for metric in evaluator.metrics
             if hasattr(metric, 'per_image_results')
         }
+        # backend and versions of set-level metrics (FID)
+        metric_info = {
+            type(metric).__name__: metric.backend_info
+            for evaluator in evaluators.values()
+            for metric in evaluator.metrics
+            if getattr(metric, 'backend_info', None)
+        }
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         with open(args.out, 'w') as f:
             json.dump(
@@ -56,6 +63,7 @@ def main() -> None:
                     config=args.config,
                     checkpoint=args.checkpoint,
                     metrics=metrics,
+                    metric_info=metric_info,
                     per_image=per_image),
                 f,
                 indent=2)

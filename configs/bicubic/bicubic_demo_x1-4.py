@@ -13,3 +13,9 @@ model = dict(
 train_dataloader = None  # nothing to train
 val_dataloader = dict(num_workers=0, dataset=dict(data_root=data_root))
 test_dataloader = dict(num_workers=0, dataset=dict(data_root=data_root))
+# no FID in the demo: it needs the Inception weights, which a fresh machine
+# lacks (add dict(type='FID', weights_path=...) between PSNR and SSIM)
+test_evaluator = [
+    dict(type='PSNR', crop_border='scale+6'),
+    dict(type='SSIM', crop_border='scale+6'),
+]

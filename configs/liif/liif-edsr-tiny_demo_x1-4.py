@@ -19,6 +19,12 @@ train_dataloader = dict(
     dataset=dict(data_root=data_root))
 val_dataloader = dict(num_workers=0, dataset=dict(data_root=data_root))
 test_dataloader = dict(num_workers=0, dataset=dict(data_root=data_root))
+# no FID in the demo: it needs the Inception weights, which a fresh machine
+# lacks (add dict(type='FID', weights_path=...) between PSNR and SSIM)
+test_evaluator = [
+    dict(type='PSNR', crop_border='scale+6'),
+    dict(type='SSIM', crop_border='scale+6'),
+]
 
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=400, val_interval=200)
 optim_wrapper = dict(

@@ -1,3 +1,3 @@
-from .metrics import PSNR, SSIM, BaseSRMetric
+from .metrics import FID, PSNR, SSIM, BaseSRMetric
 
-__all__ = ['BaseSRMetric', 'PSNR', 'SSIM']
+__all__ = ['BaseSRMetric', 'FID', 'PSNR', 'SSIM']

@@ -51,3 +51,27 @@ def test_bad_scale_in_multi_scale_loop_is_named(tmp_path, run_tool):
     assert proc.returncode != 0
     assert 'MultiScaleTestLoop: scale must be a finite number > 1' in \
         proc.stderr and '0.5' in proc.stderr
+
+
+def test_multi_scale_table_has_the_fid_column(tmp_path, run_tool, repo):
+    config = tmp_path / 'bicubic_fid.py'
+    config.write_text(
+        f"_base_ = ['{repo}/configs/bicubic/bicubic_demo_x1-4.py']\n"
+        "test_cfg = dict(scales=[4])\n"
+        "test_evaluator = [\n"
+        "    dict(type='PSNR', crop_border='scale+6'),\n"
+        "    dict(type='FID', crop_size=64, random_init=True),\n"
+        "    dict(type='SSIM', crop_border='scale+6'),\n"
+        "]\n")
+    out = tmp_path / 'fid.json'
+    proc = run_tool(['tools/test.py', str(config), '--work-dir',
+                     str(tmp_path / 'work'), '--out', str(out)])
+    assert '| model | x4 PSNR | x4 FID | x4 SSIM |' in proc.stdout + \
+        proc.stderr
+    result = json.loads(out.read_text())
+    assert list(result['metrics']) == ['x4/PSNR', 'x4/FID', 'x4/SSIM']
+    assert result['metrics']['x4/FID'] > 0
+    info = result['metric_info']['FID']
+    assert info['backend'] == 'pytorch-fid'
+    assert info['weights'] == 'random-init'
+    assert info['num_samples'] == 2 * 16  # two 256 px crops, 64 px tiles

@@ -57,6 +57,13 @@ val_evaluator = [
     dict(type='PSNR', crop_border='scale+6'),
     dict(type='SSIM', crop_border='scale+6'),
 ]
-test_evaluator = val_evaluator
+# the ISTE Table 1 layout: PSNR, FID, SSIM. FID needs pytorch-fid's Inception
+# weights (pt_inception-2015-12-05-6726825d.pth) in the torch hub cache or at
+# weights_path; it is computed on 256-px crops of the SR and HR images.
+test_evaluator = [
+    dict(type='PSNR', crop_border='scale+6'),
+    dict(type='FID', crop_size=256, weights_path=None),
+    dict(type='SSIM', crop_border='scale+6'),
+]
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='MultiScaleTestLoop', scales=[2, 3, 4, 6, 8])

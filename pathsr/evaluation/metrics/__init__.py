@@ -1,5 +1,6 @@
 from .base_sr_metric import BaseSRMetric
+from .fid import FID
 from .psnr import PSNR
 from .ssim import SSIM
 
-__all__ = ['BaseSRMetric', 'PSNR', 'SSIM']
+__all__ = ['BaseSRMetric', 'FID', 'PSNR', 'SSIM']
