@@ -4,3 +4,4 @@ from .editors import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
+from .pools import *  # noqa: F401,F403

@@ -1,12 +1,19 @@
+from .channel_attention_block import CAB
+from .deformable_attention import DeformableAttention
+from .hybrid_attention_block import HAB
 from .mlp import MLP
+from .overlapping_cross_attention import OCAB
 from .pixel_shuffle_upsampler import PixelShuffleUpsampler
 from .residual_block import ResidualBlockNoBN
+from .rhag import RHAG
 from .rstb import ResidualSwinTransformerBlock
 from .swin_transformer_block import SwinTransformerBlock
 from .window_attention import (WindowAttention, shift_window_mask,
                                window_partition, window_reverse)
 
 __all__ = [
+    'CAB', 'HAB', 'OCAB', 'RHAG',
+    'DeformableAttention',
     'MLP',
     'PixelShuffleUpsampler', 'ResidualBlockNoBN',
     'ResidualSwinTransformerBlock', 'SwinTransformerBlock', 'WindowAttention',

@@ -86,15 +86,18 @@ class SwinTransformerBlock(BaseModule):
             self._mask_cache = (key, mask)
         return self._mask_cache[1]
 
-    def forward(self, x: torch.Tensor,
-                x_size: Tuple[int, int]) -> torch.Tensor:
+    def check_size(self, x: torch.Tensor, x_size: Tuple[int, int]) -> None:
+        """Tokens ``(B, H*W, C)`` must form an ``x_size`` map of whole
+        windows (the backbone pads)."""
         h, w = x_size
-        b, length, c = x.shape
+        length = x.shape[1]
         if length != h * w or h % self.window_size or w % self.window_size:
             raise ValueError(f'{length} tokens do not form a {h}x{w} map of '
                              f'whole {self.window_size}-windows')
-        shortcut = x
-        x = self.norm1(x).view(b, h, w, c)
+
+    def shifted_window_attention(self, x: torch.Tensor) -> torch.Tensor:
+        """(S)W-MSA of a normalised map ``(B, H, W, C) -> (B, H, W, C)``."""
+        h, w = x.shape[1:3]
         mask = None
         if self.shift_size:
             x = torch.roll(x, (-self.shift_size, -self.shift_size), (1, 2))
@@ -103,5 +106,13 @@ class SwinTransformerBlock(BaseModule):
         x = window_reverse(x, self.window_size, h, w)
         if self.shift_size:
             x = torch.roll(x, (self.shift_size, self.shift_size), (1, 2))
-        x = shortcut + self.drop_path(x.reshape(b, length, c))
+        return x
+
+    def forward(self, x: torch.Tensor,
+                x_size: Tuple[int, int]) -> torch.Tensor:
+        self.check_size(x, x_size)
+        b, length, c = x.shape
+        attn = self.shifted_window_attention(
+            self.norm1(x).view(b, *x_size, c))
+        x = x + self.drop_path(attn.reshape(b, length, c))
         return x + self.drop_path(self.mlp(self.norm2(x)))
