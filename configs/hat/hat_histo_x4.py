@@ -22,10 +22,10 @@ model = dict(
         std=(1., 1., 1.),
         pad_size_divisor=1))
 
-# HR patch = 64 * scale
+# HR patch = 64 * scale: the recipe fixes the 64 px LR patch
 train_pipeline = [
     dict(type='LoadSRImage', key='gt'),
-    dict(type='RandomCrop', crop_size=256, keys=['gt']),
+    dict(type='RandomCrop', lr_crop_size=64, keys=['gt']),
     dict(type='RandomFlipTranspose', keys=['gt']),
     dict(type='BicubicDegradation'),
     dict(type='PackSRInputs'),

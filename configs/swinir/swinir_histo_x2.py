@@ -2,14 +2,6 @@ _base_ = './swinir_histo_x4.py'
 
 scale = 2
 model = dict(generator=dict(upscale_factor=scale))
-# HR patch = 48 * scale
-train_pipeline = [
-    dict(type='LoadSRImage', key='gt'),
-    dict(type='RandomCrop', crop_size=96, keys=['gt']),
-    dict(type='RandomFlipTranspose', keys=['gt']),
-    dict(type='BicubicDegradation'),
-    dict(type='PackSRInputs'),
-]
-train_dataloader = dict(dataset=dict(scale=scale, pipeline=train_pipeline))
+train_dataloader = dict(dataset=dict(scale=scale))
 val_dataloader = dict(dataset=dict(scale=scale))
 test_dataloader = dict(dataset=dict(scale=scale))

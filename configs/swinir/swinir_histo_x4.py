@@ -20,10 +20,10 @@ model = dict(
         mean=(0.4488, 0.4371, 0.4040),
         std=(1., 1., 1.)))
 
-# HR patch = 48 * scale
+# HR patch = 48 * scale: the recipe fixes the 48 px LR patch
 train_pipeline = [
     dict(type='LoadSRImage', key='gt'),
-    dict(type='RandomCrop', crop_size=192, keys=['gt']),
+    dict(type='RandomCrop', lr_crop_size=48, keys=['gt']),
     dict(type='RandomFlipTranspose', keys=['gt']),
     dict(type='BicubicDegradation'),
     dict(type='PackSRInputs'),

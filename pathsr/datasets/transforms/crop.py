@@ -1,5 +1,5 @@
 """Random crops of HR images and of co-located LR/HR pairs."""
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -36,17 +36,22 @@ def _random_window(height: int, width: int, size: int) -> Tuple[int, int]:
 
 @TRANSFORMS.register_module()
 class RandomCrop(BaseTransform):
-    """Crop the same random ``crop_size`` x ``crop_size`` window from images.
+    """Crop the same random square window from images.
 
     Every key in ``keys`` holds an (H, W, C) array of the same H and W; each
-    is replaced by its (crop_size, crop_size, C) crop at one random position,
-    drawn with the global numpy RNG.
+    is replaced by its crop at one random position, drawn with the global
+    numpy RNG. The window side is ``crop_size``, or ``lr_crop_size *
+    results['scale']`` for recipes that fix the LR patch (SwinIR: 48, HAT:
+    64), so the x2/x3/x4 configs of one recipe share a pipeline.
 
-    Required / modified keys: ``keys``. ``gt_path`` is used in messages.
+    Required / modified keys: ``keys``; ``scale`` with ``lr_crop_size``.
+    ``gt_path`` is used in messages.
 
     Args:
-        crop_size (int): Side of the square window in pixels.
+        crop_size (int, optional): Side of the square window in pixels.
         keys (Sequence[str]): Images to crop. Defaults to ``('gt',)``.
+        lr_crop_size (int, optional): Side of the LR patch the window makes;
+            give exactly one of ``crop_size`` and ``lr_crop_size``.
 
     Raises:
         KeyError: A key of ``keys`` is missing from the results.
@@ -54,9 +59,21 @@ class RandomCrop(BaseTransform):
             the message names ``gt_path`` and the sizes.
     """
 
-    def __init__(self, crop_size: int, keys: Sequence[str] = ('gt', )) -> None:
-        _check_patch_size('crop_size', crop_size)
-        self.crop_size = int(crop_size)
+    def __init__(self,
+                 crop_size: Optional[int] = None,
+                 keys: Sequence[str] = ('gt', ),
+                 lr_crop_size: Optional[int] = None) -> None:
+        if (crop_size is None) == (lr_crop_size is None):
+            raise ValueError('RandomCrop needs exactly one of crop_size and '
+                             f'lr_crop_size, got {crop_size!r} and '
+                             f'{lr_crop_size!r}')
+        for name, value in (('crop_size', crop_size),
+                            ('lr_crop_size', lr_crop_size)):
+            if value is not None:
+                _check_patch_size(name, value)
+        self.crop_size = None if crop_size is None else int(crop_size)
+        self.lr_crop_size = None if lr_crop_size is None else int(
+            lr_crop_size)
         self.keys = tuple(keys)
 
     def transform(self, results: dict) -> dict:
@@ -70,19 +87,26 @@ class RandomCrop(BaseTransform):
             raise ValueError(
                 f'RandomCrop of {results.get("gt_path", "<no gt_path>")} '
                 f'needs images of one size, got {shapes}')
+        size = self.crop_size
+        if size is None:
+            if 'scale' not in results:
+                raise KeyError('RandomCrop with lr_crop_size needs the key '
+                               "'scale' (set scale= on the dataset), but the "
+                               f'results only have the keys {sorted(results)}')
+            size = round(self.lr_crop_size * results['scale'])
         height, width = shapes[self.keys[0]]
-        if height < self.crop_size or width < self.crop_size:
-            raise _too_small_error(results, height, width, self.crop_size)
-        top, left = _random_window(height, width, self.crop_size)
+        if height < size or width < size:
+            raise _too_small_error(results, height, width, size)
+        top, left = _random_window(height, width, size)
         for key in self.keys:
             results[key] = np.ascontiguousarray(
-                results[key][top:top + self.crop_size,
-                             left:left + self.crop_size])
+                results[key][top:top + size, left:left + size])
         return results
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(crop_size={self.crop_size}, '
-                f'keys={self.keys})')
+        size = f'crop_size={self.crop_size}' if self.lr_crop_size is None \
+            else f'lr_crop_size={self.lr_crop_size}'
+        return f'{self.__class__.__name__}({size}, keys={self.keys})'
 
 
 @TRANSFORMS.register_module()

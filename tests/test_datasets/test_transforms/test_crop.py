@@ -117,3 +117,22 @@ def test_build_crops_from_registry():
     assert repr(crop) == 'PairedRandomCrop(gt_patch_size=8, scale=2)'
     crop = TRANSFORMS.build(dict(type='RandomCrop', crop_size=8))
     assert repr(crop) == "RandomCrop(crop_size=8, keys=('gt',))"
+
+
+@pytest.mark.parametrize('scale', [2, 3, 4])
+def test_lr_crop_size_gives_a_window_of_lr_size_times_scale(scale):
+    gt = np.random.default_rng(0).integers(0, 256, (300, 300, 3), np.uint8)
+    results = RandomCrop(lr_crop_size=48)(dict(gt=gt, scale=float(scale)))
+    assert results['gt'].shape == (48 * scale, 48 * scale, 3)
+    # the window is a piece of the image
+    top_left = results['gt'][0, 0]
+    assert any((gt == top_left).all(-1).ravel())
+
+
+def test_lr_crop_size_needs_the_scale_and_excludes_crop_size():
+    with pytest.raises(KeyError, match="'scale'"):
+        RandomCrop(lr_crop_size=48)(dict(gt=np.zeros((200, 200, 3))))
+    with pytest.raises(ValueError, match='exactly one'):
+        RandomCrop(96, lr_crop_size=48)
+    with pytest.raises(ValueError, match='exactly one'):
+        RandomCrop()
