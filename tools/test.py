@@ -42,20 +42,17 @@ def main() -> None:
     if args.out and is_main_process():
         loop = runner.test_loop
         evaluators = getattr(loop, 'evaluators', {None: loop.evaluator})
-        per_image = {
-            ('' if scale is None else f'x{scale:g}/') + type(metric).__name__:
-            metric.per_image_results
-            for scale, evaluator in evaluators.items()
-            for metric in evaluator.metrics
-            if hasattr(metric, 'per_image_results')
-        }
-        # backend and versions of set-level metrics (FID)
-        metric_info = {
-            type(metric).__name__: metric.backend_info
-            for evaluator in evaluators.values()
-            for metric in evaluator.metrics
-            if getattr(metric, 'backend_info', None)
-        }
+        # per-image values of image metrics; backend and versions of
+        # set-level metrics (FID), both per scale in multi-scale tests
+        per_image, metric_info = {}, {}
+        for scale, evaluator in evaluators.items():
+            prefix = '' if scale is None else f'x{scale:g}/'
+            for metric in evaluator.metrics:
+                name = prefix + type(metric).__name__
+                if hasattr(metric, 'per_image_results'):
+                    per_image[name] = metric.per_image_results
+                if getattr(metric, 'backend_info', None):
+                    metric_info[name] = metric.backend_info
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         with open(args.out, 'w') as f:
             json.dump(

@@ -71,7 +71,7 @@ def test_multi_scale_table_has_the_fid_column(tmp_path, run_tool, repo):
     result = json.loads(out.read_text())
     assert list(result['metrics']) == ['x4/PSNR', 'x4/FID', 'x4/SSIM']
     assert result['metrics']['x4/FID'] > 0
-    info = result['metric_info']['FID']
+    info = result['metric_info']['x4/FID']  # one entry per scale
     assert info['backend'] == 'pytorch-fid'
     assert info['weights'] == 'random-init'
     assert info['num_samples'] == 2 * 16  # two 256 px crops, 64 px tiles
