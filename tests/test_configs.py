@@ -19,6 +19,12 @@ def test_config_builds_model_of_its_scale(path):
     cfg = Config.fromfile(str(REPO / path))
     assert cfg.default_scope == 'pathsr'
     init_default_scope('pathsr')
+    extractor = cfg.model.get('contrastive_loss', {}).get('extractor')
+    if extractor and not extractor.get('random_init'):
+        # CI has no ImageNet VGG19 weights: build the frozen extractor
+        # randomly initialised, through its explicit switch
+        assert extractor.weights_path is None
+        extractor.random_init = True
     model = MODELS.build(cfg.model)
     if path.endswith('_x1-4.py'):
         # arbitrary scale: trained on s ~ U(1, 4), tested at several scales
@@ -88,3 +94,52 @@ def test_set_data_root_visits_wrappers_and_lists():
     set_data_root(cfg, 'new')
     assert cfg.train_dataloader.dataset.dataset.data_root == 'new'
     assert [d.dataset.data_root for d in cfg.test_dataloader] == ['new'] * 2
+
+
+def test_mihatp_configs_and_table3_ablations():
+    for dataset in ('coad', 'brca'):
+        for scale in (2, 4, 8):
+            cfg = Config.fromfile(
+                str(REPO / f'configs/mihatp/mihatp_{dataset}_x{scale}.py'))
+            assert cfg.model.type == 'MiHATP'
+            assert cfg.model.generator.upscale_factor == scale
+            assert cfg.model.generator.block_cfg.type == 'MHAB'
+            for key in ('train_dataloader', 'val_dataloader',
+                        'test_dataloader'):
+                dataset_cfg = cfg[key].dataset
+                assert dataset_cfg.scale == scale
+                assert dataset_cfg.data_prefix.lr == f'lr_x{scale}'
+                assert dataset_cfg.data_root == f'data/tcga_{dataset}'
+            # the paper's recipe
+            assert cfg.optim_wrapper.optimizer.lr == 1e-4
+            assert cfg.param_scheduler[0].milestones == [50_000, 100_000]
+            assert cfg.param_scheduler[0].gamma == 0.1
+            assert cfg.model.contrastive_loss.tau == 0.05
+            assert cfg.model.contrastive_loss.loss_weight == 0.01
+    full = Config.fromfile(str(REPO / 'configs/mihatp/mihatp_coad_x4.py'))
+
+    def ablation(name):
+        return Config.fromfile(
+            str(REPO / f'configs/mihatp/mihatp_coad_x4_ablation-{name}.py'))
+
+    baseline = ablation('baseline').model
+    assert baseline.type == 'FixedScaleSRModel'
+    assert baseline.generator.get('block_cfg') is None  # HAT's HAB
+    mhab = ablation('mhab').model
+    assert mhab.type == 'FixedScaleSRModel'
+    assert mhab.generator == full.model.generator
+    tpcl = ablation('tpcl').model
+    assert tpcl.generator.block_cfg == dict(type='HAB')
+    assert {k: v for k, v in tpcl.items() if k != 'generator'} == {
+        k: v for k, v in full.model.items() if k != 'generator'}
+    changed = {
+        'no-is': ('contrastive_loss', dict(full.model.contrastive_loss,
+                                           image_space=False)),
+        'no-rtp': ('reversible_pool', None),
+        'no-itp': ('irreversible_pool', None),
+    }
+    for name, (key, value) in changed.items():
+        model = ablation(name).model
+        assert model[key] == value
+        others = [k for k in full.model if k != key]
+        assert all(model[k] == full.model[k] for k in others), name

@@ -4,6 +4,7 @@ import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
 
 from pathsr.registry import DATASETS
 from .transforms.degradation import check_scale
@@ -47,6 +48,12 @@ class SRFolderDataset(BaseDataset):
     With an explicit ``gt`` prefix, ``split`` does not change the folder;
     with ``ann_file``, the ann file is the split and is not subdivided.
 
+    With ``lr_optional``, a missing LR folder is not an error: the samples
+    then have no ``lr_path`` (a pipeline can synthesise LR, see
+    :class:`~pathsr.datasets.transforms.IfKeyPresent`) and the dataset logs
+    which folder it did not find. An LR folder that exists must still hold
+    a partner for every HR image.
+
     Args:
         data_root (str): Root folder; relative prefixes and ``ann_file`` are
             joined to it. Defaults to ``''``.
@@ -60,6 +67,8 @@ class SRFolderDataset(BaseDataset):
         scale (float, optional): SR scale given to every sample (read by
             :class:`~pathsr.datasets.transforms.BicubicDegradation`).
             Defaults to None.
+        lr_optional (bool): Allow the ``lr`` folder of ``data_prefix`` to
+            be absent. Defaults to False.
         metainfo (dict, optional): Extra meta information.
         indices (int or Sequence[int], optional): Keep only these samples.
         serialize_data (bool): Serialize the data list. Defaults to True.
@@ -84,6 +93,7 @@ class SRFolderDataset(BaseDataset):
                  split: Optional[str] = None,
                  val_fraction: float = 0.1,
                  scale: Optional[float] = None,
+                 lr_optional: bool = False,
                  metainfo: Optional[dict] = None,
                  indices: Optional[Union[int, Sequence[int]]] = None,
                  serialize_data: bool = True,
@@ -106,6 +116,7 @@ class SRFolderDataset(BaseDataset):
         self.val_fraction = val_fraction
         self.scale = None if scale is None else check_scale(
             scale, 'SRFolderDataset')
+        self.lr_optional = lr_optional
         self._split_root = split is not None and data_prefix['gt'] == ''
         super().__init__(
             ann_file=ann_file,
@@ -136,12 +147,24 @@ class SRFolderDataset(BaseDataset):
         if self.scale is not None:
             for info in data_list:
                 info['scale'] = self.scale
-        if 'lr' in self.data_prefix:
+        if self._has_lr_folder():
             lr_index: Dict[str, Dict[str, List[str]]] = {}
             for info, name in zip(data_list, names):
                 info['lr_path'] = self._find_lr_partner(
                     name, info['gt_path'], lr_index)
         return data_list
+
+    def _has_lr_folder(self) -> bool:
+        """Whether samples get LR partners (see ``lr_optional``)."""
+        if 'lr' not in self.data_prefix:
+            return False
+        if self.lr_optional and not osp.isdir(self.data_prefix['lr']):
+            print_log(
+                f'SRFolderDataset: no LR folder {self.data_prefix["lr"]!r}; '
+                'the samples have no lr_path (LR is made by the pipeline)',
+                logger='current')
+            return False
+        return True
 
     def _resolve_gt_dir(self) -> Tuple[str, bool]:
         """Return the HR folder and whether it must be split by index."""

@@ -102,6 +102,23 @@ def test_missing_lr_folder_names_it(tmp_path):
             data_root=str(tmp_path), data_prefix=dict(gt='hr', lr='lr_x4'))
 
 
+def test_optional_lr_folder(tmp_path):
+    _touch(tmp_path, 'a.png', 'b.png')
+    kwargs = dict(data_root=str(tmp_path), data_prefix=dict(lr='lr_x4'),
+                  lr_optional=True)
+    # absent: no lr_path, and the images of data_root are still found
+    dataset = SRFolderDataset(**kwargs)
+    assert _names(dataset) == ['a.png', 'b.png']
+    assert 'lr_path' not in dataset.get_data_info(0)
+    # present: every HR image needs its partner, as without lr_optional
+    _touch(tmp_path / 'lr_x4', 'a.png', 'b.tif')
+    dataset = SRFolderDataset(**kwargs)
+    assert _names(dataset, 'lr_path') == ['a.png', 'b.tif']
+    (tmp_path / 'lr_x4' / 'b.tif').unlink()
+    with pytest.raises(FileNotFoundError, match='no LR partner'):
+        SRFolderDataset(**kwargs)
+
+
 def test_missing_data_root_names_it(tmp_path):
     with pytest.raises(FileNotFoundError, match='no_such_root'):
         SRFolderDataset(data_root=str(tmp_path / 'no_such_root'))

@@ -83,7 +83,9 @@ def test_vgg_random_init_maps():
     feats = vgg(torch.rand(1, 3, 32, 32))
     assert [f.shape[1] for f in feats] == [64, 128, 256, 512, 512]
     assert [f.shape[-1] for f in feats] == [32, 16, 8, 4, 2]
-    assert not any(p.requires_grad for p in vgg.parameters())
+    # frozen weights are buffers kept out of optimizers and checkpoints
+    assert list(vgg.parameters()) == [] and vgg.state_dict() == {}
+    assert len(list(vgg.buffers())) == 2 + 2 * 13  # mean, std, 13 convs
     vgg.train()
     assert not vgg.training
     with pytest.raises(ValueError, match='increasing depth'):
@@ -96,7 +98,7 @@ def test_vgg_loads_local_weights(tmp_path):
     # slicing keeps torchvision's indices: slices.<i>.<index>.<name>
     features = {
         key.split('.', 1)[1]: value
-        for key, value in source.slices.state_dict().items()
+        for key, value in source.slices.named_buffers()
     }
     path = tmp_path / 'vgg19_features.pth'
     torch.save(features, path)

@@ -1,3 +1,4 @@
+from .conditional import IfKeyPresent
 from .crop import PairedRandomCrop, RandomCrop
 from .degradation import BicubicDegradation, bicubic_resize, iste_blur
 from .flip import RandomFlipTranspose
@@ -8,5 +9,5 @@ from .random_scale_degradation import RandomScaleDegradation
 __all__ = [
     'LoadSRImage', 'RandomCrop', 'PairedRandomCrop', 'RandomFlipTranspose',
     'BicubicDegradation', 'RandomScaleDegradation', 'bicubic_resize',
-    'iste_blur', 'PackSRInputs'
+    'iste_blur', 'IfKeyPresent', 'PackSRInputs'
 ]

@@ -118,12 +118,14 @@ class PairedRandomCrop(BaseTransform):
     w * scale, C) gives the (gt_patch_size, gt_patch_size, C) patch at
     ``(top * scale, left * scale)``, i.e. the same tissue region.
 
-    Required / modified keys: ``lr``, ``gt``. ``gt_path`` is used in
-    messages.
+    Required / modified keys: ``lr``, ``gt``; ``scale`` when the transform
+    has none. ``gt_path`` is used in messages.
 
     Args:
         gt_patch_size (int): Side of the HR patch; a multiple of ``scale``.
-        scale (int): Integer ratio between the HR and LR sizes.
+        scale (int, optional): Integer ratio between the HR and LR sizes;
+            ``None`` reads ``results['scale']`` (the dataset's), so one
+            pipeline serves x2/x4/x8 configs.
 
     Raises:
         ValueError: ``gt`` is not exactly ``scale`` times ``lr`` in size, or
@@ -131,34 +133,47 @@ class PairedRandomCrop(BaseTransform):
             and the shapes.
     """
 
-    def __init__(self, gt_patch_size: int, scale: int) -> None:
+    def __init__(self, gt_patch_size: int,
+                 scale: Optional[int] = None) -> None:
         _check_patch_size('gt_patch_size', gt_patch_size)
+        if scale is not None:
+            self._check_scale(gt_patch_size, scale)
+        self.gt_patch_size = int(gt_patch_size)
+        self.scale = None if scale is None else int(scale)
+
+    @staticmethod
+    def _check_scale(gt_patch_size: int, scale: object) -> None:
         _check_patch_size('scale', scale)
         if gt_patch_size % scale:
             raise ValueError(f'gt_patch_size={gt_patch_size} must be a '
                              f'multiple of scale={scale}')
-        self.gt_patch_size = int(gt_patch_size)
-        self.scale = int(scale)
 
     def transform(self, results: dict) -> dict:
         """Replace ``lr`` and ``gt`` by co-located random patches."""
-        missing = [key for key in ('lr', 'gt') if key not in results]
+        needed = ('lr', 'gt') if self.scale else ('lr', 'gt', 'scale')
+        missing = [key for key in needed if key not in results]
         if missing:
             raise KeyError(f'PairedRandomCrop needs the keys {missing}, but '
                            f'the results only have the keys {sorted(results)}')
+        scale = self.scale
+        if scale is None:
+            scale = results['scale']
+            if float(scale) == int(scale):
+                scale = int(scale)
+            self._check_scale(self.gt_patch_size, scale)
         lr, gt = results['lr'], results['gt']
         lr_h, lr_w = lr.shape[:2]
-        if gt.shape[:2] != (lr_h * self.scale, lr_w * self.scale):
+        if gt.shape[:2] != (lr_h * scale, lr_w * scale):
             raise ValueError(
                 f'PairedRandomCrop of {results.get("gt_path", "<no gt_path>")}'
-                f': gt shape {gt.shape[:2]} is not scale={self.scale} times '
+                f': gt shape {gt.shape[:2]} is not scale={scale} times '
                 f'lr shape {lr.shape[:2]}')
-        lr_size = self.gt_patch_size // self.scale
+        lr_size = self.gt_patch_size // scale
         if lr_h < lr_size or lr_w < lr_size:
             raise _too_small_error(results, gt.shape[0], gt.shape[1],
                                    self.gt_patch_size)
         top, left = _random_window(lr_h, lr_w, lr_size)
-        gt_top, gt_left = top * self.scale, left * self.scale
+        gt_top, gt_left = top * scale, left * scale
         results['lr'] = np.ascontiguousarray(lr[top:top + lr_size,
                                                 left:left + lr_size])
         results['gt'] = np.ascontiguousarray(

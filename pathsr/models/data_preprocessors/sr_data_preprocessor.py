@@ -63,14 +63,19 @@ class SRDataPreprocessor(BaseDataPreprocessor):
         network's normalised space."""
         return (img - self._stat(self.mean, img)) / self._stat(self.std, img)
 
+    def denormalize(self, img: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`normalize`, unclamped, so gradients pass
+        everywhere (losses on ``[0, 1]`` images use it)."""
+        return img * self._stat(self.std, img) + self._stat(self.mean, img)
+
     def destruct(self, img: torch.Tensor,
                  inplace: bool = False) -> torch.Tensor:
         """Map network outputs back to ``[0, 1]`` and clamp (in place when
         ``inplace``, which saves a copy of a large output)."""
-        std, mean = self._stat(self.std, img), self._stat(self.mean, img)
         if inplace:
+            std, mean = self._stat(self.std, img), self._stat(self.mean, img)
             return img.mul_(std).add_(mean).clamp_(0, 1)
-        return (img * std + mean).clamp_(0, 1)
+        return self.denormalize(img).clamp_(0, 1)
 
     @staticmethod
     def _stat(stat: torch.Tensor, img: torch.Tensor) -> torch.Tensor:

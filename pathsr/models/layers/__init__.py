@@ -2,6 +2,7 @@ from .channel_attention_block import CAB
 from .deformable_attention import DeformableAttention
 from .hybrid_attention_block import HAB
 from .mlp import MLP
+from .multi_hybrid_attention_block import MHAB
 from .overlapping_cross_attention import OCAB
 from .pixel_shuffle_upsampler import PixelShuffleUpsampler
 from .residual_block import ResidualBlockNoBN
@@ -12,7 +13,7 @@ from .window_attention import (WindowAttention, shift_window_mask,
                                window_partition, window_reverse)
 
 __all__ = [
-    'CAB', 'HAB', 'OCAB', 'RHAG',
+    'CAB', 'HAB', 'MHAB', 'OCAB', 'RHAG',
     'DeformableAttention',
     'MLP',
     'PixelShuffleUpsampler', 'ResidualBlockNoBN',

@@ -28,8 +28,10 @@ class VGGFeatureExtractor(nn.Module):
 
     Inputs in [0, 1] are normalised with the ImageNet mean and std. Layer
     ``relu{i}_1`` has 64, 128, 256, 512, 512 channels for i = 1..5 and
-    stride 1, 2, 4, 8, 16. Parameters never require grad and the module
-    stays in eval mode, but gradients flow to the input.
+    stride 1, 2, 4, 8, 16. The module stays in eval mode and gradients flow
+    to the input only: its weights are non-persistent buffers, so they
+    never reach an optimizer or a checkpoint (they are reloaded when the
+    model is built) and still follow ``.to(device)``.
 
     Weights come from ``weights_path``, a local torchvision VGG19 state dict
     (keys ``features.N.weight`` or features-only keys ``N.weight``), else
@@ -87,7 +89,12 @@ class VGGFeatureExtractor(nn.Module):
         std = torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1)
         self.register_buffer('mean', mean, persistent=False)
         self.register_buffer('std', std, persistent=False)
-        self.requires_grad_(False)
+        for module in self.slices.modules():
+            if isinstance(module, nn.Conv2d):
+                for name in ('weight', 'bias'):
+                    value = getattr(module, name).detach()
+                    delattr(module, name)
+                    module.register_buffer(name, value, persistent=False)
         self.eval()
 
     @staticmethod
