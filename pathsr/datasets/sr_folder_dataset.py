@@ -172,7 +172,9 @@ class SRFolderDataset(BaseDataset):
         if not osp.isdir(gt_dir):
             raise FileNotFoundError(
                 f'image folder not found: {gt_dir!r} (data_root='
-                f'{self.data_root!r}, data_prefix={self.data_prefix})')
+                f'{self.data_root!r}, data_prefix={self.data_prefix}); '
+                'point the config at your images with --cfg-options '
+                'data_root=<folder>')
         if not self._split_root:
             return gt_dir, False
         for split in (self.split, 'val') if self.split == 'test' \
