@@ -9,8 +9,10 @@
 # LR is synthesised from the HR by PIL bicubic downscaling (mod-crop to the
 # scale, no blur): MiHATP states no synthetic degradation because it uses
 # real reads. Override the folder with --cfg-options data_root=<folder>.
-# MiHATP states no metric protocol either: RGB PSNR/SSIM with `scale`
-# border pixels removed, as the other fixed-scale configs.
+# MiHATP states no metric protocol either: loops and metrics are those of
+# histo_sr.py (RGB PSNR/SSIM with `scale` border pixels removed).
+_base_ = './histo_sr.py'
+
 data_root = 'data/patches'
 scale = 4
 
@@ -41,32 +43,10 @@ test_pipeline = [
 ]
 
 dataset = dict(
-    type='SRFolderDataset',
     data_root=data_root,
     data_prefix=dict(gt='', lr=f'lr_x{scale}'),
-    lr_optional=True,
-    scale=scale)
+    lr_optional=True)
 train_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(dataset, split='train', pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=False,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        dataset, split='val', test_mode=True, pipeline=test_pipeline))
-test_dataloader = dict(
-    val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
-
-val_evaluator = [
-    dict(type='PSNR', crop_border='scale'),
-    dict(type='SSIM', crop_border='scale'),
-]
-test_evaluator = val_evaluator
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+    batch_size=8, dataset=dict(dataset, pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(dataset, pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(dataset, pipeline=test_pipeline))
