@@ -1,7 +1,8 @@
 """Peak memory of an implicit model's ``predict`` on one large input.
 
     python tools/analysis_tools/predict_memory.py CONFIG --random-init \
-        --lr-size 512 --scale 8 --chunk 30000 [--device cuda]
+        --lr-size 512 --scale 8 --chunk 30000 [--device cuda] \
+        [--cfg-options model.head.stf_mode=faithful]
 
 On CUDA the peak is ``torch.cuda.max_memory_allocated``; on the CPU it is the
 growth of the process's peak resident memory (``ru_maxrss``) during the call,
@@ -20,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import load_checkpoint  # noqa: E402
 
@@ -41,6 +42,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--chunk', type=int, help='queries per chunk')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--out', help='JSON file for the figures')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config keys, e.g. model.head.stf_mode=faithful')
     args = parser.parse_args()
     if not args.checkpoint and not args.random_init:
         parser.error('give --checkpoint, or --random-init to measure a '
@@ -74,6 +80,8 @@ def main() -> None:
     args = parse_args()
     init_default_scope('pathsr')
     cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     model = MODELS.build(cfg.model).to(args.device).eval()
     if args.checkpoint:
         load_checkpoint(model, args.checkpoint, map_location=args.device)
@@ -90,6 +98,7 @@ def main() -> None:
     features = model.encoder.out_channels * args.lr_size**2 * 4
     report = dict(
         config=args.config,
+        cfg_options=args.cfg_options or {},
         device=args.device,
         lr_size=args.lr_size,
         scale=args.scale,

@@ -1,7 +1,9 @@
+from .iste_head import ISTEHead
 from .liif_head import LIIFHead
 from .local_ensemble import EnsembleQuery, ensemble_query, gather_codes
 from .lte_head import LTEHead
 
 __all__ = [
-    'EnsembleQuery', 'LIIFHead', 'LTEHead', 'ensemble_query', 'gather_codes'
+    'EnsembleQuery', 'ISTEHead', 'LIIFHead', 'LTEHead', 'ensemble_query',
+    'gather_codes'
 ]
