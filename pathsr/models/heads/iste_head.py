@@ -3,14 +3,13 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from pathsr.registry import MODELS
 from ..layers.local_feature_interactor import LocalFeatureInteractor
 from ..layers.self_texture_fusion import SelfTextureFusion
 from ..layers.texture_learner import TextureLearner
-from .local_ensemble import ensemble_query, gather_codes
+from .local_ensemble import bilinear_skip, ensemble_query, gather_codes
 
 STF_MODES = ('faithful', 'tiled')
 
@@ -162,13 +161,7 @@ class ISTEHead(BaseModule):
             pred = pred + self.texture_decoder(texture)
         pred = (pred * q.weight[..., None]).sum(1)
         if self.image_skip:
-            skip = F.grid_sample(
-                state['inputs'],
-                coord.flip(-1)[:, :, None],
-                mode='bilinear',
-                padding_mode='border',
-                align_corners=False)
-            pred = pred + skip[..., 0].transpose(1, 2)
+            pred = pred + bilinear_skip(state['inputs'], coord)
         return pred
 
     def forward(self, feat: torch.Tensor, coord: torch.Tensor,

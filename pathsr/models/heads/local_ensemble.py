@@ -87,3 +87,16 @@ def gather_codes(feat: torch.Tensor,
     cols = (col[..., None, None] + offsets[None, :]).expand(grid).flatten(-2)
     codes = padded[batch_index[..., None], rows, cols]  # (B, ..., 9, C)
     return codes.transpose(-1, -2).flatten(-2)
+
+
+def bilinear_skip(inputs: torch.Tensor, coord: torch.Tensor) -> torch.Tensor:
+    """The LR image ``inputs`` ``(B, 3, h, w)`` bilinearly interpolated at
+    the HR coordinates ``coord`` ``(B, N, 2)`` (y, x; border padding): the
+    ``(B, N, 3)`` image skip that LTE adds to its prediction."""
+    skip = F.grid_sample(
+        inputs,
+        coord.flip(-1)[:, :, None],
+        mode='bilinear',
+        padding_mode='border',
+        align_corners=False)
+    return skip[..., 0].transpose(1, 2)

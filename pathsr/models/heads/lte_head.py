@@ -4,11 +4,10 @@ from typing import Dict, Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from pathsr.registry import MODELS
-from .local_ensemble import ensemble_query, gather_codes
+from .local_ensemble import bilinear_skip, ensemble_query, gather_codes
 
 
 @MODELS.register_module()
@@ -68,13 +67,7 @@ class LTEHead(BaseModule):
         x = q_coef * torch.cat([torch.cos(math.pi * t),
                                 torch.sin(math.pi * t)], -1)
         pred = (self.imnet(x) * q.weight[..., None]).sum(1)
-        skip = F.grid_sample(
-            state['inputs'],
-            coord.flip(-1)[:, :, None],
-            mode='bilinear',
-            padding_mode='border',
-            align_corners=False)
-        return pred + skip[..., 0].transpose(1, 2)
+        return pred + bilinear_skip(state['inputs'], coord)
 
     def forward(self, feat: torch.Tensor, coord: torch.Tensor,
                 cell: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
