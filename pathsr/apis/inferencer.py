@@ -1,0 +1,486 @@
+"""``SRInferencer``: super-resolve images, folders, arrays and slide regions.
+
+A model is built from a pathsr config and loaded strictly from a checkpoint
+(:func:`init_model`). Each input becomes a uint8 RGB LR image ``(h, w, 3)``
+(:meth:`SRInferencer.load`), its output size ``(H, W)`` is computed once
+from a scale, a size, or a target resolution (:meth:`SRInferencer.resolve`),
+and it is super-resolved by seam-free tiled inference
+(:func:`~pathsr.apis.tiled_inference.tiled_sr`) into a uint8 RGB array
+``(H, W, 3)``, optionally saved as PNG or TIFF (:func:`save_image`).
+
+Resolutions: a slide region is read at an mpp or magnification, which is
+the resolution of its LR image; an image file or array may be given one
+(``in_mpp``/``in_magnification``). A target ``mpp`` then means the scale
+``in_mpp / mpp``, a target ``magnification`` the scale ``magnification /
+in_magnification``; the output's mpp (written into TIFF resolution tags) is
+``in_mpp * h / H`` per axis.
+"""
+import math
+import os.path as osp
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from collections import OrderedDict
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+import tifffile
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import CheckpointLoader, load_state_dict
+
+from pathsr.datasets.transforms import LoadSRImage
+from pathsr.engine.runner import CheckpointMismatchError
+from pathsr.registry import MODELS
+from pathsr.slides import open_slide
+from pathsr.structures import MAX_OUTPUT_PIXELS
+from pathsr.utils import allow_mmengine_globals
+from .tiled_inference import (DEFAULT_TILE_PIXELS, resolve_out_shape,
+                              tile_geometry, tiled_sr)
+
+#: Suffixes of the image files taken from an input folder.
+IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp', '.webp')
+#: Formats outputs are saved in.
+SAVE_SUFFIXES = ('.png', '.tif', '.tiff')
+
+
+@dataclass(frozen=True)
+class SlideRegion:
+    """A region of a whole-slide image, read at a resolution.
+
+    Args:
+        path: The slide file (any format of :func:`pathsr.slides.open_slide`).
+        location: Level-0 ``(x, y)`` of the top-left corner.
+        size: Level-0 ``(w, h)`` extent; the LR image has
+            ``round(size / downsample)`` pixels, ``downsample`` the level-0
+            pixels per pixel of the reading resolution.
+        mpp: Microns per pixel to read at (exactly one of ``mpp`` and
+            ``magnification``).
+        magnification: Objective magnification to read at.
+        slide_mpp: Level-0 mpp replacing the file's (for slides without one).
+        backend: ``'auto'``, ``'openslide'`` or ``'tiffslide'``.
+    """
+    path: str
+    location: Tuple[int, int]
+    size: Tuple[int, int]
+    mpp: Optional[float] = None
+    magnification: Optional[float] = None
+    slide_mpp: Optional[float] = None
+    backend: str = 'auto'
+
+
+class LRImage(NamedTuple):
+    """A loaded input: ``name`` (for output files), the uint8 RGB ``img``
+    ``(h, w, 3)``, its resolution when known, and whether it is a slide
+    region."""
+    name: str
+    img: np.ndarray
+    mpp: Optional[float] = None
+    magnification: Optional[float] = None
+    from_slide: bool = False
+
+
+InputType = Union[str, Path, np.ndarray, SlideRegion]
+
+
+def select_device(device: Optional[str] = None) -> str:
+    """``device``, or CUDA when available else the CPU; a CUDA device on a
+    machine without CUDA falls back to the CPU with a warning."""
+    if device is None:
+        return 'cuda' if torch.cuda.is_available() else 'cpu'
+    if str(device).startswith('cuda') and not torch.cuda.is_available():
+        warnings.warn(f'device {device} was asked for but CUDA is not '
+                      'available: running on the CPU')
+        return 'cpu'
+    return str(device)
+
+
+def init_model(config: Union[str, Path, Config],
+               checkpoint: Optional[str] = None,
+               device: str = 'cpu',
+               cfg_options: Optional[dict] = None) -> torch.nn.Module:
+    """Build ``config``'s model, load ``checkpoint`` strictly, move it to
+    ``device`` and set eval mode.
+
+    Loading is that of :class:`~pathsr.engine.runner.SRRunner`: mmengine's
+    loader with ``weights_only`` safe globals for plain mmengine
+    checkpoints, the ``module.`` prefix of wrapped models stripped, and any
+    missing, unexpected or mis-shaped parameter an error. A checkpoint holds
+    the EMA weights under ``state_dict`` when the model was trained with
+    EMA.
+
+    Raises:
+        FileNotFoundError: The config or the checkpoint does not exist.
+        ValueError: No checkpoint for a model with parameters, or a file
+            that is not a checkpoint.
+        CheckpointMismatchError: The checkpoint does not fit the model.
+    """
+    if isinstance(config, Config):
+        cfg, name = config, config.filename or 'the given config'
+    else:
+        if not osp.isfile(config):
+            raise FileNotFoundError(f'config file not found: {config}')
+        cfg, name = Config.fromfile(str(config)), str(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'pathsr'))
+    model = MODELS.build(cfg.model)
+    if checkpoint is None:
+        if any(p.numel() for p in model.parameters()):
+            raise ValueError(
+                f'{name} builds {type(model).__name__}, a model with '
+                'trainable parameters: give the checkpoint to load')
+    else:
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')
+        allow_mmengine_globals()
+        try:
+            state = CheckpointLoader.load_checkpoint(
+                str(checkpoint), map_location='cpu')
+        except Exception as error:
+            raise ValueError(f'cannot read checkpoint {checkpoint}: '
+                             f'{type(error).__name__}: {error}') from error
+        if not isinstance(state, dict):
+            raise ValueError(f'checkpoint {checkpoint} holds a '
+                             f'{type(state).__name__}, not a state dict')
+        state = state.get('state_dict', state)
+        weights = OrderedDict((re.sub(r'^module\.', '', key), value)
+                              for key, value in state.items())
+        weights._metadata = getattr(state, '_metadata', OrderedDict())
+        try:
+            load_state_dict(model, weights, strict=True)
+        except RuntimeError as error:
+            raise CheckpointMismatchError(
+                f'checkpoint {checkpoint} does not match the model '
+                f'{type(model).__name__} built from {name}: {error}') \
+                from None
+    return model.to(device).eval()
+
+
+def _check_array(img: np.ndarray, name: str) -> np.ndarray:
+    if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3 \
+            or img.shape[0] < 1 or img.shape[1] < 1:
+        raise ValueError(f'{name} must be a uint8 RGB array (h, w, 3), got '
+                         f'{img.dtype} {img.shape}')
+    return img
+
+
+def _positive(value: Optional[float], name: str) -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(
+            value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f'{name} must be a positive number, got {value!r}')
+    return float(value)
+
+
+def read_slide_region(region: SlideRegion) -> LRImage:
+    """Read ``region`` as an :class:`LRImage` with the reading resolution
+    (its mpp needs the slide's level-0 mpp, its magnification the slide's
+    objective power or mpp; unknown ones are None)."""
+    if len(region.location) != 2 or len(region.size) != 2 or any(
+            int(v) != v for v in (*region.location, *region.size)) or any(
+                v < 1 for v in region.size):
+        raise ValueError(
+            f'slide region of {region.path} needs a level-0 location (x, y) '
+            f'and a positive size (w, h) in pixels, got location='
+            f'{tuple(region.location)}, size={tuple(region.size)}')
+    x, y = (int(v) for v in region.location)
+    width, height = (int(v) for v in region.size)
+    with open_slide(region.path, region.backend, region.slide_mpp) as reader:
+        downsample = reader.target_downsample(region.mpp, region.magnification)
+        lr_size = (max(1, round(width / downsample)),
+                   max(1, round(height / downsample)))
+        img = reader.read_region((x, y), lr_size, region.mpp,
+                                 region.magnification)
+        try:
+            mpp = reader.mpp * downsample
+        except ValueError:
+            mpp = None
+        try:
+            magnification = reader.objective_power / downsample
+        except ValueError:
+            magnification = None
+    name = f'{Path(region.path).stem}_x{x}_y{y}_w{width}_h{height}'
+    return LRImage(name, img, mpp, magnification, from_slide=True)
+
+
+def output_paths(images: Sequence[LRImage],
+                 out: Union[str, Path],
+                 out_format: Optional[str] = None) -> List[Path]:
+    """Where the outputs of ``images`` go: ``out`` itself when it ends in
+    ``.png``/``.tif``/``.tiff`` (one image only), else ``out/<name>_sr.<fmt>``
+    with ``fmt`` = ``out_format``, or ``tiff`` for slide regions (it keeps
+    the mpp) and ``png`` for the rest."""
+    out = Path(out)
+    if out.suffix.lower() in SAVE_SUFFIXES:
+        if len(images) != 1:
+            raise ValueError(f'--out {out} is a file but there are '
+                             f'{len(images)} outputs: give a folder')
+        return [out]
+    if out_format is not None and f'.{out_format}' not in SAVE_SUFFIXES:
+        raise ValueError(f'out_format must be png, tif or tiff, got '
+                         f'{out_format!r}')
+    paths = []
+    for image in images:
+        fmt = out_format or ('tiff' if image.from_slide else 'png')
+        paths.append(out / f'{image.name}_sr.{fmt}')
+    if len(set(paths)) != len(paths):
+        raise ValueError(f'two inputs would be saved to the same file in '
+                         f'{out}: {sorted(str(p) for p in paths)}')
+    return paths
+
+
+def save_image(path: Union[str, Path],
+               img: np.ndarray,
+               mpp: Optional[Tuple[float, float]] = None) -> Path:
+    """Write the uint8 RGB ``img`` to ``path`` (``.png``, or ``.tif``/
+    ``.tiff``: zlib, 256-px tiles, and ``mpp`` (x, y) as CENTIMETER
+    resolution tags when given). Parent folders are created."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SAVE_SUFFIXES:
+        raise ValueError(f'cannot save {path}: use .png, .tif or .tiff')
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == '.png':
+        if not cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR)):
+            raise OSError(f'cannot write {path}')
+        return path
+    options = dict(photometric='rgb', compression='zlib', tile=(256, 256))
+    if mpp is not None:
+        options.update(
+            resolution=(1e4 / mpp[0], 1e4 / mpp[1]),
+            resolutionunit='CENTIMETER')
+    tifffile.imwrite(path, img, **options)
+    return path
+
+
+def _read_image(path: Path) -> np.ndarray:
+    """The image file ``path`` as uint8 RGB, read by :class:`LoadSRImage`
+    (16-bit, grey and RGBA files are converted; unreadable files raise)."""
+    return LoadSRImage(key='lr').transform(dict(lr_path=str(path)))['lr']
+
+
+class SRInferencer:
+    """Super-resolve images with a pathsr model, seam-free tile by tile.
+
+    Inputs (one or a list): an image file, a folder (its
+    :data:`IMAGE_SUFFIXES` files, sorted), a uint8 RGB array ``(h, w, 3)``,
+    or a :class:`SlideRegion`. Output size: one of ``scale`` (any real
+    number > 1 for implicit and interpolation models, the model's own for
+    fixed-scale ones), ``size`` ``(H, W)``, a target ``mpp`` or
+    ``magnification`` (see the module docstring); a fixed-scale model may
+    take none of them.
+
+    Example::
+
+        >>> inferencer = SRInferencer(
+        ...     'configs/liif/liif-edsr-tiny_demo_x1-4.py', 'iter_400.pth')
+        >>> sr = inferencer('tile.png', scale=2.5)[0]  # uint8 (H, W, 3)
+        >>> region = SlideRegion('slide.svs', (20000, 15000), (2048, 2048),
+        ...                      magnification=10)
+        >>> inferencer(region, magnification=40, out='sr/')  # sr/*_sr.tiff
+
+    Args:
+        config: Config file (or :class:`~mmengine.config.Config`).
+        checkpoint: Checkpoint file; None only for models without
+            parameters (Bicubic).
+        device: ``'cpu'``, ``'cuda'``, ``'cuda:1'``...; None picks CUDA when
+            available; CUDA without a GPU falls back to the CPU.
+        tile: LR core side of the tiles; None derives it from
+            ``tile_pixels``.
+        halo: LR halo of the tiles; None picks
+            :func:`~pathsr.apis.tiled_inference.default_halo`. The config
+            may set both as ``infer_cfg = dict(tile=..., halo=...)``;
+            arguments win.
+        tile_pixels: LR pixels (halo included) of one forward call, the
+            memory budget when ``tile`` is None.
+        batch_size: Tiles of one shape per forward call.
+        amp: bf16 (fp16 where bf16 is unsupported) autocast on CUDA.
+        progress: Show a progress bar over the tiles of each image.
+        max_pixels: Largest output, in pixels, that is accepted.
+        cfg_options: Overrides of config keys, e.g.
+            ``{'model.eval_chunk': 10000}``.
+    """
+
+    def __init__(self,
+                 config: Union[str, Path, Config],
+                 checkpoint: Optional[str] = None,
+                 device: Optional[str] = None,
+                 tile: Optional[int] = None,
+                 halo: Optional[int] = None,
+                 tile_pixels: int = DEFAULT_TILE_PIXELS,
+                 batch_size: int = 1,
+                 amp: bool = False,
+                 progress: bool = False,
+                 max_pixels: int = MAX_OUTPUT_PIXELS,
+                 cfg_options: Optional[dict] = None) -> None:
+        if not isinstance(config, Config):
+            if not osp.isfile(config):
+                raise FileNotFoundError(f'config file not found: {config}')
+            config = Config.fromfile(str(config))
+        if cfg_options:
+            config.merge_from_dict(cfg_options)
+        infer_cfg = config.get('infer_cfg') or {}
+        tile = infer_cfg.get('tile') if tile is None else tile
+        halo = infer_cfg.get('halo') if halo is None else halo
+        self.device = select_device(device)
+        self.model = init_model(config, checkpoint, self.device)
+        self.tile, self.halo = tile_geometry(self.model, tile, halo,
+                                             tile_pixels, batch_size)
+        self.batch_size = batch_size
+        self.amp = amp
+        self.progress = progress
+        self.max_pixels = max_pixels
+
+    def load(self,
+             inputs: Union[InputType, Sequence[InputType]],
+             in_mpp: Optional[float] = None,
+             in_magnification: Optional[float] = None) -> List[LRImage]:
+        """Read ``inputs`` as LR images; ``in_mpp``/``in_magnification`` are
+        the resolution of image files and arrays (slide regions carry
+        their own).
+
+        Raises:
+            FileNotFoundError: A missing file, or a folder without images.
+            ValueError: An unreadable image, an array that is not uint8 RGB
+                ``(h, w, 3)``, a bad slide region, a non-positive
+                resolution.
+            TypeError: An input of another type.
+        """
+        in_mpp = _positive(in_mpp, 'in_mpp')
+        in_magnification = _positive(in_magnification, 'in_magnification')
+        items = list(inputs) if isinstance(inputs, (list, tuple)) \
+            else [inputs]
+        if not items:
+            raise ValueError('no input to super-resolve')
+        images = []
+        for index, item in enumerate(items):
+            if isinstance(item, SlideRegion):
+                images.append(read_slide_region(item))
+            elif isinstance(item, np.ndarray):
+                img = _check_array(item, f'input array {index}')
+                images.append(
+                    LRImage(f'array_{index}', img, in_mpp, in_magnification))
+            elif isinstance(item, (str, Path)):
+                path = Path(item)
+                files = [path]
+                if path.is_dir():
+                    files = sorted(
+                        p for p in path.iterdir()
+                        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+                    if not files:
+                        raise FileNotFoundError(
+                            f'no image file ({", ".join(IMAGE_SUFFIXES)}) in '
+                            f'the folder {path}')
+                images.extend(
+                    LRImage(f.stem, _read_image(f), in_mpp, in_magnification)
+                    for f in files)
+            else:
+                raise TypeError(
+                    'inputs are image paths, folders, uint8 arrays or '
+                    f'SlideRegion, got {type(item).__name__}')
+        return images
+
+    def resolve(
+        self,
+        image: LRImage,
+        scale: Optional[float] = None,
+        size: Optional[Sequence[int]] = None,
+        mpp: Optional[float] = None,
+        magnification: Optional[float] = None
+    ) -> Tuple[Tuple[int, int], Optional[Tuple[float, float]]]:
+        """The output ``(H, W)`` of ``image`` and its mpp ``(x, y)`` (None
+        when the input's is unknown), from at most one of ``scale``,
+        ``size``, ``mpp`` and ``magnification``.
+
+        Raises:
+            ValueError: Several targets; a scale that is not a finite number
+                > 1 (also as a ratio of resolutions); a size that does not
+                enlarge the input; a target resolution for an input of
+                unknown resolution; an output beyond ``max_pixels``; another
+                scale than a fixed-scale model's own.
+        """
+        given = [
+            name
+            for name, value in (('scale', scale), ('size', size), ('mpp', mpp),
+                                ('magnification', magnification))
+            if value is not None
+        ]
+        if len(given) > 1:
+            raise ValueError('give one of scale, size, mpp and '
+                             f'magnification, got {", ".join(given)}')
+        height, width = image.img.shape[:2]
+        if mpp is not None or magnification is not None:
+            name = 'mpp' if mpp is not None else 'magnification'
+            target = _positive(mpp if mpp is not None else magnification,
+                               f'target {name}')
+            source = image.mpp if mpp is not None else image.magnification
+            if source is None:
+                raise ValueError(
+                    f'a target {name} needs the {name} of the input '
+                    f'{image.name}: give in_{name} (--in-{name}) for images '
+                    'and arrays, or read the slide at a known resolution')
+            scale = source / target if mpp is not None else target / source
+            if not scale > 1:
+                raise ValueError(
+                    f'target {name} {target:g} is not finer than the '
+                    f'input\'s {source:g} (scale {scale:g} <= 1)')
+        shape = resolve_out_shape(self.model, (height, width), scale, size,
+                                  self.max_pixels)
+        out_mpp = None if image.mpp is None else (image.mpp * width / shape[1],
+                                                  image.mpp * height /
+                                                  shape[0])
+        return shape, out_mpp
+
+    def run(self, img: np.ndarray, out_shape: Sequence[int]) -> np.ndarray:
+        """Super-resolve the uint8 RGB ``img`` to ``out_shape`` in tiles:
+        uint8 RGB ``(H, W, 3)``."""
+        return tiled_sr(
+            self.model,
+            img,
+            out_shape=out_shape,
+            tile=self.tile,
+            halo=self.halo,
+            batch_size=self.batch_size,
+            amp=self.amp,
+            progress=self.progress,
+            max_pixels=self.max_pixels)
+
+    def __call__(self,
+                 inputs: Union[InputType, Sequence[InputType]],
+                 scale: Optional[float] = None,
+                 size: Optional[Sequence[int]] = None,
+                 mpp: Optional[float] = None,
+                 magnification: Optional[float] = None,
+                 in_mpp: Optional[float] = None,
+                 in_magnification: Optional[float] = None,
+                 out: Optional[Union[str, Path]] = None,
+                 out_format: Optional[str] = None) -> List[np.ndarray]:
+        """Super-resolve ``inputs`` (see the class docstring).
+
+        Every input is loaded and every output size checked before the
+        first image is super-resolved. With ``out`` the outputs are saved
+        (:func:`output_paths`, :func:`save_image`).
+
+        Returns:
+            list[np.ndarray]: One uint8 RGB ``(H, W, 3)`` array per image
+            (a folder gives one per file).
+        """
+        images = self.load(inputs, in_mpp, in_magnification)
+        plans = [
+            self.resolve(image, scale, size, mpp, magnification)
+            for image in images
+        ]
+        paths = output_paths(images, out, out_format) if out is not None \
+            else [None] * len(images)
+        results = []
+        for image, (shape, out_mpp), path in zip(images, plans, paths):
+            sr = self.run(image.img, shape)
+            if path is not None:
+                save_image(path, sr, out_mpp)
+            results.append(sr)
+        return results
