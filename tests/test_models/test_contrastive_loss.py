@@ -92,36 +92,43 @@ def test_vgg_random_init_maps():
         VGGFeatureExtractor(layers=('relu2_1', 'relu1_1'), random_init=True)
 
 
-def test_vgg_loads_local_weights(tmp_path):
+def test_vgg_loads_local_weights_on_first_use(tmp_path):
     with pytest.warns(UserWarning):
         source = VGGFeatureExtractor(layers=('relu2_1', ), random_init=True)
     # slicing keeps torchvision's indices: slices.<i>.<index>.<name>
     features = {
-        key.split('.', 1)[1]: value
+        key.split('.', 1)[1]: value + 1  # differ from the seeded init
         for key, value in source.slices.named_buffers()
     }
     path = tmp_path / 'vgg19_features.pth'
     torch.save(features, path)
     loaded = VGGFeatureExtractor(layers=('relu2_1', ), weights_path=str(path))
     assert torch.equal(loaded.slices[1][3].weight, source.slices[1][3].weight)
+    image = torch.rand(1, 3, 8, 8)
+    loaded(image)  # the first forward reads the file
+    assert torch.equal(loaded.slices[1][3].weight, features['5.weight'])
     full = {f'features.{key}': value for key, value in features.items()}
     full['classifier.0.bias'] = torch.zeros(2)
     torch.save(full, path)
     loaded = VGGFeatureExtractor(layers=('relu1_1', ), weights_path=str(path))
-    assert torch.equal(loaded.slices[0][0].weight, source.slices[0][0].weight)
+    loaded.load_weights()
+    assert torch.equal(loaded.slices[0][0].weight, features['0.weight'])
     torch.save({'features.0.weight': torch.zeros(1)}, path)
-    with pytest.raises(RuntimeError, match='not a VGG19 state dict'):
-        VGGFeatureExtractor(layers=('relu1_1', ), weights_path=str(path))
+    bad = VGGFeatureExtractor(layers=('relu1_1', ), weights_path=str(path))
+    with pytest.raises(RuntimeError, match=r'not a VGG19 state dict.*0\.weight'):
+        bad(image)
 
 
-def test_vgg_missing_weights(tmp_path, monkeypatch):
+def test_vgg_missing_weights_fail_at_first_use(tmp_path, monkeypatch):
     monkeypatch.setenv('TORCH_HOME', str(tmp_path))
+    # building needs no file: models holding the loss can be tested anywhere
+    vgg = VGGFeatureExtractor()
     with pytest.raises(FileNotFoundError, match='random_init=True') as info:
-        VGGFeatureExtractor()
+        vgg(torch.rand(1, 3, 8, 8))
     assert str(tmp_path) in str(info.value)
     missing = tmp_path / 'nope.pth'
     with pytest.raises(FileNotFoundError, match='nope.pth'):
-        VGGFeatureExtractor(weights_path=str(missing))
+        VGGFeatureExtractor(weights_path=str(missing)).load_weights()
 
 
 def test_loss_with_vgg_backpropagates_to_anchor():

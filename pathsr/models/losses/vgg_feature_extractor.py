@@ -30,13 +30,17 @@ class VGGFeatureExtractor(nn.Module):
     ``relu{i}_1`` has 64, 128, 256, 512, 512 channels for i = 1..5 and
     stride 1, 2, 4, 8, 16. The module stays in eval mode and gradients flow
     to the input only: its weights are non-persistent buffers, so they
-    never reach an optimizer or a checkpoint (they are reloaded when the
-    model is built) and still follow ``.to(device)``.
+    never reach an optimizer or a checkpoint and still follow
+    ``.to(device)``.
 
     Weights come from ``weights_path``, a local torchvision VGG19 state dict
     (keys ``features.N.weight`` or features-only keys ``N.weight``), else
     from the torch hub cache file ``<torch.hub.get_dir()>/checkpoints/
-    vgg19-dcbb9e9d.pth``. Nothing is downloaded.
+    vgg19-dcbb9e9d.pth``. Nothing is downloaded. They are read on the first
+    forward call (or :meth:`load_weights`), so a model whose training loss
+    holds the extractor can be built, tested and used for inference on a
+    machine without the file; training there fails at its first step with
+    an error naming both places.
 
     Args:
         layers: relu*_1 names in increasing depth.
@@ -77,8 +81,8 @@ class VGGFeatureExtractor(nn.Module):
         if random_init:
             warnings.warn('VGGFeatureExtractor: random_init=True, the '
                           'features are NOT ImageNet-pretrained')
-        else:
-            self._load_weights(features, weights_path)
+        self.weights_path = weights_path
+        self._weights_loaded = random_init
 
         # run every slice up to the deepest requested layer
         self.slices = nn.ModuleList(
@@ -97,17 +101,24 @@ class VGGFeatureExtractor(nn.Module):
                     module.register_buffer(name, value, persistent=False)
         self.eval()
 
-    @staticmethod
-    def _load_weights(features: nn.Sequential,
-                      weights_path: Optional[str]) -> None:
-        """Load the entries of a VGG19 state dict file that belong to
-        ``features`` (a prefix of VGG19's ``features``; deeper layers and
-        the classifier are ignored)."""
+    def load_weights(self) -> None:
+        """Copy the pretrained VGG19 weights into the buffers (once).
+
+        Raises:
+            FileNotFoundError: Neither ``weights_path`` nor the hub cache
+                file exists.
+            RuntimeError: The file is not a VGG19 state dict (a layer is
+                missing or has another shape).
+        """
+        if self._weights_loaded:
+            return
         hub_path = os.path.join(torch.hub.get_dir(), 'checkpoints', _HUB_FILE)
-        path = weights_path if weights_path is not None else hub_path
+        path = self.weights_path if self.weights_path is not None \
+            else hub_path
         if not os.path.isfile(path):
-            given = (f'weights_path={weights_path!r} does not exist'
-                     if weights_path is not None else 'no weights_path given')
+            given = (f'weights_path={self.weights_path!r} does not exist'
+                     if self.weights_path is not None else
+                     'no weights_path given')
             raise FileNotFoundError(
                 f'VGGFeatureExtractor: no VGG19 weights ({given}; torch hub '
                 f'cache file {hub_path} absent). Put torchvision\'s '
@@ -119,16 +130,22 @@ class VGGFeatureExtractor(nn.Module):
                 key[len('features.'):]: value
                 for key, value in state.items() if key.startswith('features.')
             }
-        state = {
-            key: value
-            for key, value in state.items() if not key.split('.')[0].isdigit()
-            or int(key.split('.')[0]) < len(features)
+        # buffer 'slice.N.weight' holds features layer N's weight
+        targets = {
+            name.split('.', 1)[1]: buffer
+            for name, buffer in self.slices.named_buffers()
         }
-        try:
-            features.load_state_dict(state)
-        except RuntimeError as error:
-            raise RuntimeError(f'VGGFeatureExtractor: {path} is not a VGG19 '
-                               f'state dict: {error}') from error
+        for key, buffer in targets.items():
+            value = state.get(key)
+            if value is None or value.shape != buffer.shape:
+                found = 'missing' if value is None else tuple(value.shape)
+                raise RuntimeError(
+                    f'VGGFeatureExtractor: {path} is not a VGG19 state dict: '
+                    f'{key} should be {tuple(buffer.shape)}, found {found}')
+        with torch.no_grad():
+            for key, buffer in targets.items():
+                buffer.copy_(state[key])
+        self._weights_loaded = True
 
     def train(self, mode: bool = True) -> 'VGGFeatureExtractor':
         """Stay in eval mode: the extractor is frozen."""
@@ -140,6 +157,7 @@ class VGGFeatureExtractor(nn.Module):
         if x.dim() != 4 or x.size(1) != 3:
             raise ValueError('VGGFeatureExtractor: expected (N, 3, H, W) '
                              f'images, got {tuple(x.shape)}')
+        self.load_weights()
         x = (x - self.mean) / self.std
         outputs = []
         for depth, block in enumerate(self.slices):
