@@ -11,6 +11,15 @@ tiles, and save the outputs (PNG, or TIFF with the output mpp)::
         [--amp] [--device DEVICE] [--format png|tiff] [--max-pixels N]
         [--no-progress] [--cfg-options KEY=VALUE ...]
 
+Whole-slide mode writes a pyramidal tiled BigTIFF (tissue tiles only,
+resumable; ``docs/inference.md``)::
+
+    pathsr-infer CONFIG [CHECKPOINT] SLIDE --whole-slide --out OUT.tiff
+        (--scale S | --mpp M | --magnification X) [--region X Y W H]
+        [--in-mpp M | --in-magnification X] [--out-tile 512] [--levels N]
+        [--compression jpeg|zlib] [--quality 90] [--ome] [--no-tissue-mask]
+        [--background R G B] [--overwrite]
+
 ``--region`` makes INPUT a slide and reads the level-0 box ``X Y W H`` at
 ``--in-mpp``/``--in-magnification``; for images these two give the input's
 resolution, needed only by the targets ``--mpp``/``--magnification``.
@@ -26,6 +35,7 @@ from mmengine.config import DictAction
 from pathsr.engine.runner import CheckpointMismatchError
 from pathsr.structures import MAX_OUTPUT_PIXELS
 from .inferencer import SlideRegion, SRInferencer, output_paths, save_image
+from .slide_sr import super_resolve_slide
 from .tiled_inference import DEFAULT_TILE_PIXELS
 
 
@@ -101,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         '--amp', action='store_true', help='bf16/fp16 autocast on CUDA')
     parser.add_argument(
+        '--color-correction',
+        action='store_true',
+        help='replace the low-frequency colour of each output by that of '
+        'its LR input (docs/reports.md)')
+    parser.add_argument(
         '--device', help='cpu, cuda, cuda:1 ... (default: cuda if available)')
     parser.add_argument(
         '--out',
@@ -118,6 +133,43 @@ def build_parser() -> argparse.ArgumentParser:
         help='refuse outputs with more pixels than this')
     parser.add_argument(
         '--no-progress', action='store_true', help='no progress bar')
+    slide = parser.add_argument_group(
+        'whole-slide mode', 'INPUT is a slide (or --region of it) written to '
+        '--out as a pyramidal tiled BigTIFF')
+    slide.add_argument(
+        '--whole-slide',
+        action='store_true',
+        help='super-resolve the whole slide (or --region) tile by tile')
+    slide.add_argument(
+        '--out-tile',
+        type=int,
+        default=512,
+        help='output TIFF tile side (multiple of 16), the unit of SR')
+    slide.add_argument(
+        '--levels', type=int, help='pyramid levels (default: halve until '
+        'one tile holds the level)')
+    slide.add_argument(
+        '--compression', choices=['jpeg', 'zlib'], default='jpeg')
+    slide.add_argument(
+        '--quality', type=int, default=90, help='JPEG quality')
+    slide.add_argument(
+        '--ome',
+        action='store_true',
+        help='OME-TIFF with SubIFDs (QuPath/Bio-Formats; OpenSlide then sees '
+        'level 0 only)')
+    slide.add_argument(
+        '--no-tissue-mask',
+        action='store_true',
+        help='super-resolve every tile, not only tissue')
+    slide.add_argument(
+        '--background',
+        type=int,
+        nargs=3,
+        default=(255, 255, 255),
+        metavar=('R', 'G', 'B'),
+        help='colour of the tiles without tissue')
+    slide.add_argument(
+        '--overwrite', action='store_true', help='replace an existing --out')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -130,9 +182,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     """Run ``pathsr-infer`` on ``argv`` (default: ``sys.argv[1:]``)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.region is None and (args.slide_mpp is not None
-                                or args.backend != 'auto'):
-        parser.error('--slide-mpp and --backend need --region')
+    if args.region is None and not args.whole_slide and (
+            args.slide_mpp is not None or args.backend != 'auto'):
+        parser.error('--slide-mpp and --backend need --region or '
+                     '--whole-slide')
+    if args.whole_slide and (args.size is not None or args.tile is not None
+                             or args.format is not None):
+        parser.error('--size, --tile and --format do not apply to '
+                     '--whole-slide (the LR core follows --out-tile)')
     try:
         inferencer = SRInferencer(
             args.config,
@@ -145,7 +202,39 @@ def main(argv: Optional[List[str]] = None) -> None:
             amp=args.amp,
             progress=not args.no_progress,
             max_pixels=args.max_pixels,
+            color_correction=args.color_correction,
             cfg_options=args.cfg_options)
+        if args.whole_slide:
+            result = super_resolve_slide(
+                inferencer,
+                args.input,
+                args.out,
+                scale=args.scale,
+                mpp=args.mpp,
+                magnification=args.magnification,
+                region=args.region,
+                in_mpp=args.in_mpp,
+                in_magnification=args.in_magnification,
+                slide_mpp=args.slide_mpp,
+                backend=args.backend,
+                tile=args.out_tile,
+                levels=args.levels,
+                compression=args.compression,
+                quality=args.quality,
+                ome=args.ome,
+                tissue=not args.no_tissue_mask,
+                background=args.background,
+                overwrite=args.overwrite,
+                progress=not args.no_progress)
+            resolution = '' if result.mpp is None else \
+                f' at {result.mpp[0]:.4g} um/px'
+            print(f'{result.path}: {result.lr_shape[0]}x{result.lr_shape[1]}'
+                  f' -> {result.out_shape[0]}x{result.out_shape[1]}'
+                  f'{resolution}, {len(result.levels)} levels; '
+                  f'{result.tissue_tiles}/{result.tiles} tissue tiles '
+                  f'({result.computed_tiles} computed, '
+                  f'{result.reused_tiles} reused)')
+            return
         if args.region is not None:
             x, y, width, height = args.region
             images = inferencer.load(
@@ -164,13 +253,15 @@ def main(argv: Optional[List[str]] = None) -> None:
               f'tiles of {inferencer.tile} LR px with a '
               f'{inferencer.halo} px halo')
         for image, (shape, out_mpp), path in zip(images, plans, paths):
-            sr = inferencer.run(image.img, shape)
+            sr, report = inferencer.color_check(
+                image, inferencer.run(image.img, shape))
             save_image(path, sr, out_mpp)
             height, width = image.img.shape[:2]
             resolution = '' if out_mpp is None else \
                 f' at {out_mpp[0]:.4g} um/px'
             print(f'{path}: {height}x{width} -> {shape[0]}x{shape[1]}'
-                  f'{resolution}')
+                  f'{resolution}, mean CIEDE2000 of the SR downscaled back '
+                  f'to the LR {report["delta_e_lr"]:.2f}')
     except (FileNotFoundError, ValueError, TypeError, OSError,
             CheckpointMismatchError) as error:
         parser.exit(1, f'{parser.prog}: error: {error}\n')

@@ -6,7 +6,11 @@ A model is built from a pathsr config and loaded strictly from a checkpoint
 from a scale, a size, or a target resolution (:meth:`SRInferencer.resolve`),
 and it is super-resolved by seam-free tiled inference
 (:func:`~pathsr.apis.tiled_inference.tiled_sr`) into a uint8 RGB array
-``(H, W, 3)``, optionally saved as PNG or TIFF (:func:`save_image`).
+``(H, W, 3)``, optionally colour-corrected against its LR
+(:func:`~pathsr.apis.color_correction.correct_color`) and saved as PNG or
+TIFF (:func:`save_image`). The stain-colour fidelity of each output, the
+mean CIEDE2000 between it downscaled back to the LR size and the LR input,
+is kept in :attr:`SRInferencer.last_report`.
 
 Resolutions: a slide region is read at an mpp or magnification, which is
 the resolution of its LR image; an image file or array may be given one
@@ -34,10 +38,12 @@ from mmengine.runner import CheckpointLoader, load_state_dict
 
 from pathsr.datasets.transforms import LoadSRImage
 from pathsr.engine.runner import CheckpointMismatchError
+from pathsr.evaluation.metrics.color_difference import delta_e_to_lr
 from pathsr.registry import MODELS
 from pathsr.slides import open_slide
 from pathsr.structures import MAX_OUTPUT_PIXELS
 from pathsr.utils import allow_mmengine_globals
+from .color_correction import correct_color
 from .tiled_inference import (DEFAULT_TILE_PIXELS, resolve_out_shape,
                               tile_geometry, tiled_sr)
 
@@ -304,6 +310,16 @@ class SRInferencer:
         max_pixels: Largest output, in pixels, that is accepted.
         cfg_options: Overrides of config keys, e.g.
             ``{'model.eval_chunk': 10000}``.
+        color_correction: Replace the low frequencies of each output's
+            colour by those of its LR input
+            (:func:`~pathsr.apis.color_correction.correct_color`).
+
+    Attributes:
+        last_report (list[dict]): One dict per output of the last call:
+            ``name``, ``delta_e_lr`` (mean CIEDE2000 between the output
+            downscaled to the LR size by torch's uint8 antialiased bicubic,
+            PIL's kernel, and the LR input) and,
+            with ``color_correction``, ``delta_e_lr_uncorrected``.
     """
 
     def __init__(self,
@@ -317,7 +333,8 @@ class SRInferencer:
                  amp: bool = False,
                  progress: bool = False,
                  max_pixels: int = MAX_OUTPUT_PIXELS,
-                 cfg_options: Optional[dict] = None) -> None:
+                 cfg_options: Optional[dict] = None,
+                 color_correction: bool = False) -> None:
         if not isinstance(config, Config):
             if not osp.isfile(config):
                 raise FileNotFoundError(f'config file not found: {config}')
@@ -335,6 +352,8 @@ class SRInferencer:
         self.amp = amp
         self.progress = progress
         self.max_pixels = max_pixels
+        self.color_correction = color_correction
+        self.last_report: List[dict] = []
 
     def load(self,
              inputs: Union[InputType, Sequence[InputType]],
@@ -450,6 +469,23 @@ class SRInferencer:
             progress=self.progress,
             max_pixels=self.max_pixels)
 
+    def color_check(self, image: LRImage,
+                    sr: np.ndarray) -> Tuple[np.ndarray, dict]:
+        """Colour-correct the output ``sr`` of ``image`` (with
+        ``color_correction``) and measure its stain-colour fidelity.
+
+        Returns:
+            tuple: ``sr``, corrected or not, and its report ``dict(name,
+            delta_e_lr[, delta_e_lr_uncorrected])`` (see
+            :attr:`last_report`).
+        """
+        report = dict(name=image.name)
+        if self.color_correction:
+            report['delta_e_lr_uncorrected'] = delta_e_to_lr(sr, image.img)
+            sr = correct_color(sr, image.img)
+        report['delta_e_lr'] = delta_e_to_lr(sr, image.img)
+        return sr, report
+
     def __call__(self,
                  inputs: Union[InputType, Sequence[InputType]],
                  scale: Optional[float] = None,
@@ -468,7 +504,8 @@ class SRInferencer:
 
         Returns:
             list[np.ndarray]: One uint8 RGB ``(H, W, 3)`` array per image
-            (a folder gives one per file).
+            (a folder gives one per file); their colour fidelity is in
+            :attr:`last_report`.
         """
         images = self.load(inputs, in_mpp, in_magnification)
         plans = [
@@ -478,8 +515,10 @@ class SRInferencer:
         paths = output_paths(images, out, out_format) if out is not None \
             else [None] * len(images)
         results = []
+        self.last_report = []
         for image, (shape, out_mpp), path in zip(images, plans, paths):
-            sr = self.run(image.img, shape)
+            sr, report = self.color_check(image, self.run(image.img, shape))
+            self.last_report.append(report)
             if path is not None:
                 save_image(path, sr, out_mpp)
             results.append(sr)

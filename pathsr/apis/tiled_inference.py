@@ -89,7 +89,9 @@ class Tile(NamedTuple):
     out: Tuple[int, int, int, int]
 
 
-def _model_kind(model: nn.Module) -> str:
+def model_kind(model: nn.Module) -> str:
+    """``'implicit'``, ``'fixed'`` or ``'interpolation'``: how a model is
+    tiled; other model types raise ``TypeError``."""
     if isinstance(model, ImplicitSRModel):
         return 'implicit'
     if isinstance(model, FixedScaleSRModel):
@@ -109,7 +111,7 @@ def _model_kind(model: nn.Module) -> str:
 
 def _networks(model: nn.Module) -> List[nn.Module]:
     """The modules that see the LR pixels: encoder and head, or generator."""
-    kind = _model_kind(model)
+    kind = model_kind(model)
     if kind == 'implicit':
         return [model.encoder, model.head]
     return [model.generator] if kind == 'fixed' else []
@@ -229,7 +231,7 @@ def resolve_out_shape(model: nn.Module,
             has more than ``max_pixels`` pixels; a fixed-scale model is asked
             for another scale or size than its own.
     """
-    kind = _model_kind(model)
+    kind = model_kind(model)
     if scale is not None and out_shape is not None:
         raise ValueError(f'give a scale or an output size, not both (got '
                          f'scale={scale!r} and size={tuple(out_shape)})')
@@ -307,7 +309,7 @@ def _check_image(img: np.ndarray) -> Tuple[int, int]:
     return img.shape[0], img.shape[1]
 
 
-def _autocast(device: torch.device,
+def autocast_context(device: torch.device,
               amp: bool) -> contextlib.AbstractContextManager:
     """bf16 (fp16 where bf16 is unsupported) autocast on CUDA; on the CPU
     ``amp`` is ignored with a warning."""
@@ -347,7 +349,7 @@ class _Progress:
             self._bar.close()
 
 
-def _batches(tiles: List[Tile], batch_size: int) -> Iterator[List[Tile]]:
+def batch_tiles(tiles: List[Tile], batch_size: int) -> Iterator[List[Tile]]:
     """Runs of consecutive tiles with windows of one shape, at most
     ``batch_size`` long (raster order is kept)."""
 
@@ -494,6 +496,23 @@ def _interpolation_tiles(model: InterpolationSRModel, inputs: torch.Tensor,
 
 
 @torch.no_grad()
+def predict_tiles(model: nn.Module, kind: str, inputs: torch.Tensor,
+                  tiles: List[Tile], lr_shape: Sequence[int],
+                  out_shape: Sequence[int],
+                  autocast: contextlib.AbstractContextManager
+                  ) -> List[torch.Tensor]:
+    """The owned output pixels ``(3, h_t, w_t)`` in ``[0, 1]`` of each of
+    ``tiles``, whose windows (one shape) are stacked, normalised, in
+    ``inputs``; ``kind`` is :func:`model_kind` of ``model``."""
+    if kind == 'implicit':
+        return _implicit_tiles(model, inputs, tiles, lr_shape, out_shape,
+                               autocast)
+    if kind == 'fixed':
+        return _fixed_tiles(model, inputs, tiles, autocast)
+    return _interpolation_tiles(model, inputs, tiles, lr_shape, out_shape)
+
+
+@torch.no_grad()
 def iter_sr_tiles(
         model: nn.Module,
         img: np.ndarray,
@@ -521,7 +540,7 @@ def iter_sr_tiles(
         x0)`` float output of ``tile.out`` in ``[0, 1]``, on the model's
         device.
     """
-    kind = _model_kind(model)
+    kind = model_kind(model)
     if model.training:
         raise ValueError('tiled inference needs the model in eval mode: call '
                          'model.eval() first')
@@ -539,10 +558,10 @@ def iter_sr_tiles(
                          f'got {tile}, {batch_size} and {halo}')
     tiles = plan_tiles(lr_shape, out_shape, tile, halo)
     device = model.data_preprocessor.device
-    autocast = _autocast(device, amp)
+    autocast = autocast_context(device, amp)
     bar = _Progress(len(tiles)) if progress else None
     try:
-        for batch in _batches(tiles, batch_size):
+        for batch in batch_tiles(tiles, batch_size):
             crops = [
                 torch.from_numpy(
                     np.ascontiguousarray(
@@ -551,14 +570,8 @@ def iter_sr_tiles(
                 for t in batch
             ]
             inputs = model.data_preprocessor(dict(inputs=crops))['inputs']
-            if kind == 'implicit':
-                preds = _implicit_tiles(model, inputs, batch, lr_shape,
-                                        out_shape, autocast)
-            elif kind == 'fixed':
-                preds = _fixed_tiles(model, inputs, batch, autocast)
-            else:
-                preds = _interpolation_tiles(model, inputs, batch, lr_shape,
-                                             out_shape)
+            preds = predict_tiles(model, kind, inputs, batch, lr_shape,
+                                  out_shape, autocast)
             for t, pred in zip(batch, preds):
                 yield t, pred
             if bar is not None:

@@ -1,10 +1,12 @@
 """Whole-slide images: readers, tissue masks and patch grids."""
 from .patching import tissue_patch_coords
+from .pyramid_writer import pyramid_shapes, write_pyramid
 from .slide_reader import (OpenSlideReader, SlideReader, TiffSlideReader,
                            composite_on_white, open_slide)
 from .tissue_mask import segment_tissue
 
 __all__ = [
     'SlideReader', 'OpenSlideReader', 'TiffSlideReader', 'open_slide',
-    'composite_on_white', 'segment_tissue', 'tissue_patch_coords'
+    'composite_on_white', 'segment_tissue', 'tissue_patch_coords',
+    'pyramid_shapes', 'write_pyramid'
 ]

@@ -195,7 +195,7 @@ class SlideReader(ABC):
             np.ndarray: uint8 RGB of shape (h, w, 3).
         """
         downsample = self.target_downsample(mpp, magnification)
-        return self._read_downsampled(location, size, downsample)
+        return self.read_downsampled(location, size, downsample)
 
     def thumbnail(self, max_size: Union[int, Sequence[int]]) -> np.ndarray:
         """The whole slide, downsampled to fit ``max_size`` (w, h) or a
@@ -207,10 +207,10 @@ class SlideReader(ABC):
         downsample = max(width / max_w, height / max_h, 1.0)
         size = (max(1, round(width / downsample)),
                 max(1, round(height / downsample)))
-        return self._read_downsampled((0, 0), size, downsample)
+        return self.read_downsampled((0, 0), size, downsample)
 
-    def _read_downsampled(self, location: Sequence[int], size: Sequence[int],
-                          downsample: float) -> np.ndarray:
+    def read_downsampled(self, location: Sequence[int], size: Sequence[int],
+                         downsample: float) -> np.ndarray:
         """Read ``size`` (w, h) output pixels of ``downsample`` level-0
         pixels each, from level-0 ``location``, as uint8 RGB (h, w, 3)."""
         x, y = (int(v) for v in location)

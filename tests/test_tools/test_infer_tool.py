@@ -117,6 +117,26 @@ def test_liif_checkpoint_at_a_non_integer_scale(tmp_path, liif, image_file,
     assert np.abs(sr.astype(int) - whole[0]).max() <= 1
 
 
+def test_color_correction_option_keeps_a_faithful_sr(tmp_path, image_file,
+                                                capsys):
+    """A bicubic SR has the LR's low frequencies already; the correction
+    changes it by rounding only, and the CIEDE2000 to the LR is printed."""
+    path, _ = image_file
+    config = 'configs/bicubic/bicubic_histo_x4.py'
+    for flag, name in (([], 'plain.png'), (['--color-correction'],
+                                           'corrected.png')):
+        main([
+            config,
+            str(path), '--out',
+            str(tmp_path / name), '--no-progress', *flag
+        ])
+        assert 'mean CIEDE2000 of the SR downscaled back to the LR' in \
+            capsys.readouterr().out
+    plain = cv2.imread(str(tmp_path / 'plain.png')).astype(int)
+    corrected = cv2.imread(str(tmp_path / 'corrected.png')).astype(int)
+    assert np.abs(plain - corrected).mean() < 1
+
+
 def test_slide_region_to_a_target_mpp(tmp_path, repo, capsys):
     """Bicubic at any scale (InterpolationSRModel) on a demo slide region
     read at 10x, written as a TIFF that records its mpp."""

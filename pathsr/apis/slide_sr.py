@@ -1,0 +1,446 @@
+"""Whole-slide super-resolution into a pyramidal tiled BigTIFF.
+
+A slide, or a level-0 region ``(x, y, w, h)`` of it, is read at a reading
+resolution (level 0 by default) as an LR image of ``(h', w')`` pixels that is
+never held whole; its output ``(H, W)`` is fixed once
+(:func:`~pathsr.apis.tiled_inference.resolve_out_shape`). The output is
+produced in the ``T x T`` tiles of the TIFF grid (``T = tile``, output
+pixels), in raster order:
+
+- **Ownership**: output row ``i`` belongs to LR row ``floor((i + 1/2) h' /
+  H)``, the rule of :func:`~pathsr.apis.tiled_inference.hr_span`. A TIFF
+  tile's *core* is the LR box owning its pixels, its *window* the core
+  plus ``halo`` LR pixels per side (clipped to the region), read from the
+  slide on its own. The model computes exactly the tile's output pixels
+  from the window, with the global geometry of the whole region, so the
+  tiles equal the in-memory tiled inference of the region (up to float
+  rounding, see ``docs/inference.md``).
+- **Tissue only**: a tissue mask of the slide thumbnail
+  (:func:`~pathsr.slides.segment_tissue`) decides per tile: a tile whose
+  window covers no tissue is not super-resolved but filled with
+  ``background`` (white).
+- **Resumable**: every super-resolved tile is saved, atomically, as
+  ``<out>.parts/r<row>_c<col>.npy`` (uint8 ``(h, w, 3)``, the tile's part
+  inside the image) next to ``settings.json``, a fingerprint of everything
+  that changes the pixels (slide file, region, resolutions, tile, halo,
+  background, mask, model architecture and weights). A rerun with the same
+  fingerprint reuses the saved tiles and computes the missing ones; a
+  different fingerprint discards them with a warning.
+- **Atomic output**: the pyramid (:func:`~pathsr.slides.write_pyramid`) is
+  streamed to ``<out>.tmp``, renamed to ``<out>`` when complete, and the
+  parts folder is removed.
+
+Memory holds a few windows and tiles (``batch_size`` of them), whatever the
+slide size; the reduced levels are accumulated in memory maps on disk.
+"""
+import hashlib
+import json
+import math
+import os
+import shutil
+import warnings
+from pathlib import Path
+from typing import (Iterator, List, NamedTuple, Optional, Sequence, Tuple,
+                    Union)
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from pathsr.slides import SlideReader, open_slide, segment_tissue
+from pathsr.slides.pyramid_writer import (COMPRESSIONS, pyramid_shapes,
+                                          write_pyramid)
+from .inferencer import SRInferencer
+from .tiled_inference import (Tile, autocast_context, batch_tiles,
+                              model_kind, predict_tiles, resolve_out_shape,
+                              tile_geometry)
+
+#: Output suffixes of whole-slide SR.
+TIFF_SUFFIXES = ('.tif', '.tiff')
+#: Largest output accepted by default (pixels): a 1 Mpx x 1 Mpx slide.
+MAX_SLIDE_PIXELS = 1 << 40
+
+
+class SlideSRResult(NamedTuple):
+    """What :func:`super_resolve_slide` wrote: the file, the LR ``(h, w)``
+    read, the output ``(H, W)``, its mpp ``(x, y)`` (None when unknown),
+    the ``(H, W)`` of every level, and tile counts (all, tissue, computed
+    in this run, reused from an interrupted run)."""
+    path: Path
+    lr_shape: Tuple[int, int]
+    out_shape: Tuple[int, int]
+    mpp: Optional[Tuple[float, float]]
+    levels: List[Tuple[int, int]]
+    tiles: int
+    tissue_tiles: int
+    computed_tiles: int
+    reused_tiles: int
+
+
+def _owner(index: int, lr_len: int, hr_len: int) -> int:
+    """The LR pixel owning output pixel ``index``: ``floor((index + 1/2)
+    lr_len / hr_len)``, in integers."""
+    return (2 * index + 1) * lr_len // (2 * hr_len)
+
+
+def _axis_tiles(lr_len: int, hr_len: int, side: int,
+                halo: int) -> List[Tuple[int, int, int, int, int, int]]:
+    """Per TIFF tile along one axis: ``(core0, core1, window0, window1,
+    out0, out1)``, ends exclusive."""
+    spans = []
+    for out0 in range(0, hr_len, side):
+        out1 = min(out0 + side, hr_len)
+        core0 = _owner(out0, lr_len, hr_len)
+        core1 = _owner(out1 - 1, lr_len, hr_len) + 1
+        spans.append((core0, core1, max(core0 - halo, 0),
+                      min(core1 + halo, lr_len), out0, out1))
+    return spans
+
+
+def _fingerprint(settings: dict, model: nn.Module) -> str:
+    """sha256 of the JSON ``settings``, the model's repr and its weights."""
+    digest = hashlib.sha256(
+        json.dumps(settings, sort_keys=True).encode())
+    digest.update(repr(model).encode())
+    for name, value in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _prepare_parts(parts: Path, fingerprint: str,
+                   settings: dict) -> None:
+    """Create the parts folder, or keep it when its fingerprint matches."""
+    record = parts / 'settings.json'
+    if parts.exists():
+        try:
+            saved = json.loads(record.read_text())['fingerprint']
+        except (OSError, ValueError, KeyError):
+            saved = None
+        if saved == fingerprint:
+            return
+        warnings.warn(f'{parts} holds tiles of other settings (or is '
+                      'damaged): discarding them')
+        shutil.rmtree(parts)
+    parts.mkdir(parents=True)
+    record.write_text(
+        json.dumps(dict(fingerprint=fingerprint, settings=settings),
+                   indent=1, sort_keys=True))
+
+
+def _save_part(path: Path, tile: np.ndarray) -> None:
+    """Save ``tile`` to ``path`` atomically (a temporary file renamed)."""
+    partial = path.with_name(path.name + '.partial')
+    with open(partial, 'wb') as file:
+        np.save(file, tile)
+    os.replace(partial, path)
+
+
+Box = Tuple[int, int, int, int]
+
+
+def _check_region(reader: SlideReader,
+                  region: Optional[Sequence[int]]) -> Box:
+    width, height = reader.dimensions
+    if region is None:
+        return 0, 0, width, height
+    if len(region) != 4 or any(int(v) != v for v in region):
+        raise ValueError(f'region must be level-0 (x, y, w, h) in integer '
+                         f'pixels, got {tuple(region)}')
+    x, y, w, h = (int(v) for v in region)
+    if w < 1 or h < 1 or x < 0 or y < 0 or x + w > width \
+            or y + h > height:
+        raise ValueError(
+            f'region (x={x}, y={y}, w={w}, h={h}) is not a non-empty box '
+            f'inside the {width}x{height} level 0 of slide {reader.path}')
+    return x, y, w, h
+
+
+def _target_scale(lr_mpp: Optional[float], lr_mag: Optional[float],
+                  scale: Optional[float], mpp: Optional[float],
+                  magnification: Optional[float]) -> Optional[float]:
+    """The scale asked for by ``scale``, a target ``mpp`` or a target
+    ``magnification`` (at most one)."""
+    given = [
+        name for name, value in (('scale', scale), ('mpp', mpp),
+                                 ('magnification', magnification))
+        if value is not None
+    ]
+    if len(given) > 1:
+        raise ValueError('give one of scale, mpp and magnification, got '
+                         f'{", ".join(given)}')
+    if mpp is None and magnification is None:
+        return scale
+    name = 'mpp' if mpp is not None else 'magnification'
+    target = mpp if mpp is not None else magnification
+    if isinstance(target, bool) or not isinstance(
+            target, (int, float)) or not math.isfinite(target) or target <= 0:
+        raise ValueError(f'target {name} must be a positive number, got '
+                         f'{target!r}')
+    source = lr_mpp if mpp is not None else lr_mag
+    if source is None:
+        raise ValueError(f'a target {name} needs the slide\'s {name}: pass '
+                         'slide_mpp (--slide-mpp) or a scale')
+    result = source / target if mpp is not None else target / source
+    if not result > 1:
+        raise ValueError(f'target {name} {target:g} is not finer than the '
+                         f'{source:g} read (scale {result:g} <= 1)')
+    return result
+
+
+def _tile_mask(reader: SlideReader,
+               thumbnail_size: int) -> Tuple[np.ndarray, float, float]:
+    """The tissue mask of the slide thumbnail and its level-0 pixels per
+    mask pixel ``(x, y)``."""
+    mask = segment_tissue(reader.thumbnail(thumbnail_size))
+    width, height = reader.dimensions
+    return mask, width / mask.shape[1], height / mask.shape[0]
+
+
+def _sr_uint8(model: nn.Module, kind: str, inputs: torch.Tensor,
+              tiles: List[Tile], lr_shape: Tuple[int, int],
+              out_shape: Tuple[int, int], amp: bool) -> Iterator[np.ndarray]:
+    """The uint8 ``(h, w, 3)`` outputs of ``tiles`` (their windows stacked
+    in ``inputs``), rounded as :func:`~pathsr.apis.tiled_sr` rounds."""
+    preds = predict_tiles(model, kind, inputs, tiles, lr_shape, out_shape,
+                          autocast_context(inputs.device, amp))
+    for pred in preds:
+        pred = torch.round(pred.permute(1, 2, 0) * 255).to(torch.uint8)
+        yield pred.cpu().numpy()
+
+
+@torch.no_grad()
+def super_resolve_slide(
+        model: Union[SRInferencer, nn.Module],
+        slide: Union[str, Path],
+        out: Union[str, Path],
+        scale: Optional[float] = None,
+        mpp: Optional[float] = None,
+        magnification: Optional[float] = None,
+        region: Optional[Sequence[int]] = None,
+        in_mpp: Optional[float] = None,
+        in_magnification: Optional[float] = None,
+        slide_mpp: Optional[float] = None,
+        backend: str = 'auto',
+        tile: int = 512,
+        halo: Optional[int] = None,
+        batch_size: Optional[int] = None,
+        amp: Optional[bool] = None,
+        levels: Optional[int] = None,
+        compression: str = 'jpeg',
+        quality: int = 90,
+        ome: bool = False,
+        tissue: bool = True,
+        thumbnail_size: int = 1024,
+        background: Sequence[int] = (255, 255, 255),
+        overwrite: bool = False,
+        progress: bool = False,
+        max_pixels: int = MAX_SLIDE_PIXELS) -> SlideSRResult:
+    """Super-resolve ``slide`` (or a region) into the pyramidal TIFF ``out``.
+
+    Args:
+        model: An :class:`SRInferencer` (its model, halo, batch size and
+            amp are used unless given here) or a model in eval mode.
+        slide: The slide file (:func:`~pathsr.slides.open_slide`).
+        out: The output ``.tif``/``.tiff``.
+        scale: Output scale; or a target ``mpp`` or ``magnification``
+            (at most one; a fixed-scale model may take none).
+        region: Level-0 ``(x, y, w, h)``; None for the whole slide.
+        in_mpp: Resolution to read the slide at (or ``in_magnification``);
+            None for level 0.
+        slide_mpp: Level-0 mpp replacing the file's.
+        backend: ``'auto'``, ``'openslide'`` or ``'tiffslide'``.
+        tile: Output TIFF tile side (multiple of 16); the unit of
+            super-resolution, caching and tissue selection.
+        halo: LR halo (default: the inferencer's, or
+            :func:`~pathsr.apis.default_halo`).
+        batch_size: Windows of one shape per forward call (default 1).
+        amp: bf16/fp16 autocast on CUDA.
+        levels: Pyramid levels (default: halve until one tile holds it).
+        compression: ``'jpeg'`` (``quality``) or ``'zlib'`` (lossless).
+        ome: OME-TIFF with SubIFDs instead of the generic pyramid
+            (OpenSlide then sees level 0 only).
+        tissue: Super-resolve tissue tiles only (else every tile).
+        thumbnail_size: Side of the thumbnail the tissue mask is made on.
+        background: RGB of the tiles without tissue.
+        overwrite: Replace an existing ``out``.
+        progress: Show a progress bar over the tissue tiles.
+        max_pixels: Largest output accepted, in pixels.
+
+    Returns:
+        SlideSRResult: The output and its geometry.
+
+    Raises:
+        FileNotFoundError: The slide does not exist.
+        FileExistsError: ``out`` exists and ``overwrite`` is False.
+        ValueError: A bad suffix, region, target, tile, background,
+            compression or level count; a target mpp without the slide's.
+    """
+    if isinstance(model, SRInferencer):
+        halo = model.halo if halo is None else halo
+        batch_size = model.batch_size if batch_size is None else batch_size
+        amp = model.amp if amp is None else amp
+        model = model.model
+    batch_size = 1 if batch_size is None else batch_size
+    kind = model_kind(model)
+    if model.training:
+        raise ValueError('whole-slide SR needs the model in eval mode: call '
+                         'model.eval() first')
+    _, halo = tile_geometry(model, 1, halo, batch_size=batch_size)
+    out = Path(out)
+    if out.suffix.lower() not in TIFF_SUFFIXES:
+        raise ValueError(f'the whole-slide output must be a .tif or .tiff '
+                         f'file, got {out}')
+    if out.exists() and not overwrite:
+        raise FileExistsError(f'{out} exists: pass overwrite=True '
+                              '(--overwrite) to replace it')
+    if isinstance(tile, bool) or not isinstance(tile, int) or tile < 16 \
+            or tile % 16:
+        raise ValueError(f'tile must be a multiple of 16 >= 16 (TIFF), got '
+                         f'{tile!r}')
+    if compression not in COMPRESSIONS:
+        raise ValueError(f'compression must be one of {COMPRESSIONS}, got '
+                         f'{compression!r}')
+    fill = np.asarray(background)
+    if fill.shape != (3, ) or not np.all((fill >= 0) & (fill <= 255)) \
+            or not np.all(fill == np.round(fill)):
+        raise ValueError(f'background must be 3 integers in [0, 255] (RGB), '
+                         f'got {background!r}')
+    with open_slide(str(slide), backend, slide_mpp) as reader:
+        x, y, width, height = _check_region(reader, region)
+        if in_mpp is None and in_magnification is None:
+            downsample = 1.0
+        else:
+            downsample = reader.target_downsample(in_mpp, in_magnification)
+        lr_shape = (max(1, round(height / downsample)),
+                    max(1, round(width / downsample)))
+        try:
+            lr_mpp = reader.mpp * downsample
+        except ValueError:
+            lr_mpp = None
+        try:
+            lr_mag = reader.objective_power / downsample
+        except ValueError:
+            lr_mag = None
+        target = _target_scale(lr_mpp, lr_mag, scale, mpp, magnification)
+        out_shape = resolve_out_shape(model, lr_shape, target, None,
+                                      max_pixels)
+        out_mpp = None if lr_mpp is None else (
+            lr_mpp * lr_shape[1] / out_shape[1],
+            lr_mpp * lr_shape[0] / out_shape[0])
+        pyramid_shapes(out_shape, tile, levels)  # fail before computing
+        rows = _axis_tiles(lr_shape[0], out_shape[0], tile, halo)
+        cols = _axis_tiles(lr_shape[1], out_shape[1], tile, halo)
+        if tissue:
+            mask, mask_dx, mask_dy = _tile_mask(reader, thumbnail_size)
+
+        def has_tissue(row: tuple, col: tuple) -> bool:
+            if not tissue:
+                return True
+            top = math.floor((y + row[2] * downsample) / mask_dy)
+            bottom = math.ceil((y + row[3] * downsample) / mask_dy)
+            left = math.floor((x + col[2] * downsample) / mask_dx)
+            right = math.ceil((x + col[3] * downsample) / mask_dx)
+            return bool(mask[top:bottom, left:right].any())
+
+        selected = [[has_tissue(r, c) for c in cols] for r in rows]
+        settings = dict(
+            slide=os.path.abspath(slide),
+            slide_bytes=os.path.getsize(slide),
+            slide_mtime=os.path.getmtime(slide),
+            slide_mpp=slide_mpp,
+            region=[x, y, width, height],
+            downsample=downsample,
+            out_shape=list(out_shape),
+            tile=tile,
+            halo=halo,
+            background=fill.astype(int).tolist(),
+            tissue=[tissue, thumbnail_size],
+            amp=bool(amp))
+        parts = out.with_name(out.name + '.parts')
+        _prepare_parts(parts, _fingerprint(settings, model), settings)
+        counts = dict(computed=0, reused=0)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+            bar = tqdm(total=sum(map(sum, selected)), unit='tile',
+                       desc='SR tiles')
+
+        def computed(row: tuple, todo: List[int]) -> Iterator[np.ndarray]:
+            """The SR tiles of ``todo`` (columns) in tile row ``row``."""
+            plans = [
+                Tile((row[0], row[1], cols[c][0], cols[c][1]),
+                     (row[2], row[3], cols[c][2], cols[c][3]),
+                     (row[4], row[5], cols[c][4], cols[c][5])) for c in todo
+            ]
+            for batch in batch_tiles(plans, batch_size):
+                crops = []
+                for t in batch:
+                    top, bottom, left, right = t.window
+                    # the reader's resampling primitive, at the read
+                    # resolution (level 0 reads need no slide mpp)
+                    crop = reader.read_downsampled(
+                        (x + left * downsample, y + top * downsample),
+                        (right - left, bottom - top), downsample)
+                    crops.append(torch.from_numpy(crop).permute(2, 0, 1))
+                inputs = model.data_preprocessor(dict(inputs=crops))['inputs']
+                yield from _sr_uint8(model, kind, inputs, batch, lr_shape,
+                                     out_shape, bool(amp))
+
+        def level0() -> Iterator[np.ndarray]:
+            blank = np.empty((tile, tile, 3), np.uint8)
+            blank[:] = fill.astype(np.uint8)
+            for i, row in enumerate(rows):
+                names = [parts / f'r{i}_c{j}.npy' for j in range(len(cols))]
+                todo = [
+                    j for j in range(len(cols))
+                    if selected[i][j] and not names[j].exists()
+                ]
+                fresh = computed(row, todo)
+                for j in range(len(cols)):
+                    if not selected[i][j]:
+                        yield blank
+                        continue
+                    if j in todo:
+                        part = next(fresh)
+                        _save_part(names[j], part)
+                        counts['computed'] += 1
+                    else:
+                        part = np.load(names[j])
+                        counts['reused'] += 1
+                    if bar is not None:
+                        bar.update(1)
+                    yield part
+
+        partial = out.with_name(out.name + '.tmp')
+        description = dict(
+            software='pathsr whole-slide SR',
+            mpp=None if out_mpp is None else list(out_mpp),
+            source=Path(slide).name,
+            region=[x, y, width, height],
+            source_mpp=lr_mpp,
+            model=type(model).__name__)
+        try:
+            shapes = write_pyramid(
+                partial,
+                level0(),
+                out_shape,
+                mpp=out_mpp,
+                tile=tile,
+                levels=levels,
+                compression=compression,
+                quality=quality,
+                ome=ome,
+                description=description,
+                scratch_dir=parts / 'pyramid')
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+    os.replace(partial, out)
+    shutil.rmtree(parts)
+    return SlideSRResult(out, lr_shape, out_shape, out_mpp, shapes,
+                         len(rows) * len(cols), sum(map(sum, selected)),
+                         counts['computed'], counts['reused'])

@@ -1,0 +1,261 @@
+"""Stream a tiled, compressed BigTIFF pyramid tile by tile.
+
+Level 0, ``(H, W, 3)`` uint8 RGB, arrives as an iterable of ``(T, T, 3)``
+tiles in raster order over the ``ceil(H / T) x ceil(W / T)`` grid of the
+TIFF tiles (edge tiles may be cropped; they are padded by edge replication).
+Level ``k + 1`` is level ``k`` halved, ``(floor(H_k / 2), floor(W_k / 2))``,
+by the mean of 2 x 2 blocks (``cv2.INTER_AREA`` at exactly 2x, rounded half
+up), as long as both sides stay >= 1.
+
+Layouts (``docs/inference.md``, "Whole-slide super-resolution"):
+
+- generic (default): the levels are successive main IFDs, the reduced ones
+  marked ``subfiletype=1``, with CENTIMETER resolution tags (``1e4 / mpp``
+  pixels per cm at every level) and no OME XML. OpenSlide (generic-tiff),
+  tiffslide and tifffile see every level and the mpp.
+- OME-TIFF (``ome=True``): level 0 in the main IFD with the OME XML
+  (``PhysicalSizeX/Y`` in um), the reduced levels as its SubIFDs. Bio-
+  Formats/QuPath, tiffslide and tifffile see every level; OpenSlide sees
+  level 0 only.
+
+Memory: tifffile encodes one tile at a time; while level ``k`` is written
+its half-size copy is accumulated in an uncompressed ``.npy`` memory map in
+``scratch_dir`` (a quarter of level ``k``'s raw size on disk, paged by the
+operating system), which is then streamed as level ``k + 1`` and deleted.
+The process holds a few tiles in memory, whatever the image size.
+"""
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import tifffile
+
+#: Compressions the writer offers (``jpeg``: lossy, ``quality``; ``zlib``:
+#: lossless). Both are read by OpenSlide, tiffslide and tifffile.
+COMPRESSIONS = ('jpeg', 'zlib')
+
+
+def pyramid_shapes(shape: Sequence[int],
+                   tile: int,
+                   levels: Optional[int] = None) -> List[Tuple[int, int]]:
+    """The ``(H, W)`` of every level of a pyramid over an ``shape`` image.
+
+    Each level halves the previous one (floor). Without ``levels``, halving
+    stops at the first level that fits in one ``tile x tile`` tile.
+
+    Raises:
+        ValueError: ``levels < 1``, or more levels than halvings leaving at
+            least one pixel per side.
+    """
+    height, width = (int(n) for n in shape)
+    if height < 1 or width < 1:
+        raise ValueError(f'the image must have pixels, got {height}x{width}')
+    shapes = [(height, width)]
+    if levels is None:
+        while max(shapes[-1]) > tile and min(shapes[-1]) >= 2:
+            shapes.append((shapes[-1][0] // 2, shapes[-1][1] // 2))
+        return shapes
+    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
+        raise ValueError(f'levels must be an integer >= 1, got {levels!r}')
+    for _ in range(levels - 1):
+        if min(shapes[-1]) < 2:
+            raise ValueError(
+                f'a {height}x{width} image has at most {len(shapes)} levels '
+                f'(each half the previous), not {levels}')
+        shapes.append((shapes[-1][0] // 2, shapes[-1][1] // 2))
+    return shapes
+
+
+def _halve(block: np.ndarray) -> np.ndarray:
+    """Mean of the 2 x 2 blocks of uint8 ``(2m(+1), 2n(+1), 3)`` -> ``(m,
+    n, 3)``, rounded half up; an odd last row or column is dropped."""
+    rows, cols = block.shape[0] // 2, block.shape[1] // 2
+    total = block[:2 * rows, :2 * cols].reshape(rows, 2, cols, 2,
+                                                3).sum((1, 3), np.uint16)
+    return ((total + 2) // 4).astype(np.uint8)
+
+
+def _check_tile(tile: np.ndarray, index: Tuple[int, int],
+                shape: Tuple[int, int], side: int) -> np.ndarray:
+    """``tile`` padded to ``(side, side, 3)`` after checking it covers the
+    valid part of tile ``index`` of an image of ``shape``."""
+    row, col = index
+    need = (min(side, shape[0] - row * side), min(side, shape[1] - col * side))
+    if not isinstance(tile, np.ndarray) or tile.dtype != np.uint8 \
+            or tile.ndim != 3 or tile.shape[2] != 3 \
+            or not need[0] <= tile.shape[0] <= side \
+            or not need[1] <= tile.shape[1] <= side:
+        desc = f'{tile.dtype} {tile.shape}' if isinstance(
+            tile, np.ndarray) else type(tile).__name__
+        raise ValueError(
+            f'tile (row {row}, col {col}) must be uint8 RGB with at least '
+            f'{need[0]}x{need[1]} and at most {side}x{side} pixels, got '
+            f'{desc}')
+    if tile.shape[:2] == (side, side):
+        return tile
+    return np.pad(
+        tile, ((0, side - tile.shape[0]), (0, side - tile.shape[1]), (0, 0)),
+        mode='edge')
+
+
+def _stream(tiles: Iterable[np.ndarray], shape: Tuple[int, int], side: int,
+            half: Optional[np.ndarray]) -> Iterator[np.ndarray]:
+    """Yield the checked, padded tiles of a level and, when ``half`` (the
+    next level's array) is given, write their 2 x 2 means into it."""
+    rows, cols = -(-shape[0] // side), -(-shape[1] // side)
+    source = iter(tiles)
+    for row in range(rows):
+        for col in range(cols):
+            try:
+                tile = next(source)
+            except StopIteration:
+                raise ValueError(
+                    f'the tiles ended at tile (row {row}, col {col}) of a '
+                    f'{rows}x{cols} grid of {side} px tiles over '
+                    f'{shape[0]}x{shape[1]}') from None
+            tile = _check_tile(tile, (row, col), shape, side)
+            if half is not None:
+                valid = tile[:min(side, shape[0] - row * side), :min(
+                    side, shape[1] - col * side)]
+                small = _halve(valid)
+                top, left = row * side // 2, col * side // 2
+                bottom = min(top + small.shape[0], half.shape[0])
+                right = min(left + small.shape[1], half.shape[1])
+                half[top:bottom, left:right] = \
+                    small[:bottom - top, :right - left]
+            yield tile
+    if next(source, None) is not None:
+        raise ValueError(f'more tiles than the {rows}x{cols} grid of {side} '
+                         f'px tiles over {shape[0]}x{shape[1]}')
+
+
+def _array_tiles(array: np.ndarray, side: int) -> Iterator[np.ndarray]:
+    """The ``side`` tiles of ``array`` in raster order (edges cropped)."""
+    for top in range(0, array.shape[0], side):
+        for left in range(0, array.shape[1], side):
+            yield np.ascontiguousarray(array[top:top + side,
+                                             left:left + side])
+
+
+def write_pyramid(path: Union[str, Path],
+                  tiles: Iterable[np.ndarray],
+                  shape: Sequence[int],
+                  mpp: Optional[Union[float, Sequence[float]]] = None,
+                  tile: int = 512,
+                  levels: Optional[int] = None,
+                  compression: str = 'jpeg',
+                  quality: int = 90,
+                  ome: bool = False,
+                  description: Optional[dict] = None,
+                  scratch_dir: Optional[Union[str, Path]] = None
+                  ) -> List[Tuple[int, int]]:
+    """Write a pyramidal tiled BigTIFF from level-0 ``tiles``.
+
+    Args:
+        path: The TIFF file (overwritten).
+        tiles: Level-0 uint8 RGB tiles ``(tile, tile, 3)`` in raster order
+            (see the module docstring); consumed once, lazily.
+        shape: Level-0 ``(H, W)``.
+        mpp: Level-0 microns per pixel, one value or ``(x, y)``; written as
+            resolution tags (and OME physical sizes). None writes none.
+        tile: TIFF tile side in pixels, a multiple of 16.
+        levels: Number of levels; None halves until one tile holds the
+            level (:func:`pyramid_shapes`).
+        compression: ``'jpeg'`` or ``'zlib'``.
+        quality: JPEG quality, 1-100.
+        ome: Write an OME-TIFF with the reduced levels as SubIFDs.
+        description: JSON-able metadata written into the ImageDescription
+            of level 0 of a generic pyramid (with ``mpp``); ignored for
+            OME-TIFF, whose description is the OME XML.
+        scratch_dir: Folder for the half-size memory maps (default: a
+            temporary folder beside ``path``, removed afterwards).
+
+    Returns:
+        list[tuple[int, int]]: The ``(H, W)`` of the levels written.
+
+    Raises:
+        ValueError: A bad tile size, compression, quality, mpp or number of
+            levels, or tiles that do not match the grid.
+    """
+    if isinstance(tile, bool) or not isinstance(tile, int) or tile < 16 \
+            or tile % 16:
+        raise ValueError(f'tile must be a multiple of 16 >= 16 (TIFF), got '
+                         f'{tile!r}')
+    if compression not in COMPRESSIONS:
+        raise ValueError(f'compression must be one of {COMPRESSIONS}, got '
+                         f'{compression!r}')
+    if compression == 'jpeg' and (isinstance(quality, bool) or not isinstance(
+            quality, int) or not 1 <= quality <= 100):
+        raise ValueError(f'JPEG quality must be an integer in [1, 100], got '
+                         f'{quality!r}')
+    if mpp is not None:
+        mpp_xy = (mpp, mpp) if np.isscalar(mpp) else tuple(mpp)
+        if len(mpp_xy) != 2 or not all(
+                np.isfinite(v) and v > 0 for v in mpp_xy):
+            raise ValueError(f'mpp must be a positive number or (x, y), got '
+                             f'{mpp!r}')
+        mpp_xy = tuple(float(v) for v in mpp_xy)
+    shapes = pyramid_shapes(shape, tile, levels)
+    options = dict(
+        tile=(tile, tile),
+        dtype=np.uint8,
+        photometric='rgb',
+        compression=compression,
+        compressionargs=dict(level=quality) if compression == 'jpeg' else
+        None)
+    if mpp is not None:
+        options['resolutionunit'] = 'CENTIMETER'
+    own_scratch = scratch_dir is None
+    scratch = Path(
+        tempfile.mkdtemp(prefix='.pyramid_', dir=Path(path).parent)
+        if own_scratch else scratch_dir)
+    scratch.mkdir(parents=True, exist_ok=True)
+    try:
+        with tifffile.TiffWriter(path, bigtiff=True, ome=ome) as writer:
+            source: Iterable[np.ndarray] = tiles
+            for index, level_shape in enumerate(shapes):
+                half = None
+                if index + 1 < len(shapes):
+                    half = np.lib.format.open_memmap(
+                        scratch / f'level{index + 1}.npy', 'w+', np.uint8,
+                        (*shapes[index + 1], 3))
+                extra = dict(subfiletype=1 if index else 0)
+                if mpp is not None:
+                    extra['resolution'] = tuple(
+                        1e4 * level_shape[axis] / (shapes[0][axis] *
+                                                   mpp_xy[1 - axis])
+                        for axis in (1, 0))
+                if ome and index == 0:
+                    meta = {'axes': 'YXS'}
+                    if mpp is not None:
+                        meta.update(
+                            PhysicalSizeX=mpp_xy[0],
+                            PhysicalSizeXUnit='µm',
+                            PhysicalSizeY=mpp_xy[1],
+                            PhysicalSizeYUnit='µm')
+                    extra.update(metadata=meta, subifds=len(shapes) - 1)
+                else:
+                    extra['metadata'] = None
+                    if index == 0 and description is not None:
+                        extra['description'] = json.dumps(
+                            description, sort_keys=True)
+                writer.write(
+                    _stream(source, level_shape, tile, half),
+                    shape=(*level_shape, 3),
+                    **extra,
+                    **options)
+                if index:
+                    del source
+                    os.remove(scratch / f'level{index}.npy')
+                if half is not None:
+                    half.flush()
+                    source = _array_tiles(half, tile)
+                    del half
+    finally:
+        if own_scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return shapes
