@@ -48,7 +48,7 @@ import torch
 import torch.nn as nn
 
 from pathsr.slides import SlideReader, open_slide, segment_tissue
-from pathsr.slides.pyramid_writer import (COMPRESSIONS, pyramid_shapes,
+from pathsr.slides.pyramid_writer import (check_tiling, pyramid_shapes,
                                           write_pyramid)
 from .inferencer import SRInferencer
 from .tiled_inference import (Tile, autocast_context, batch_tiles,
@@ -294,13 +294,7 @@ def super_resolve_slide(
     if out.exists() and not overwrite:
         raise FileExistsError(f'{out} exists: pass overwrite=True '
                               '(--overwrite) to replace it')
-    if isinstance(tile, bool) or not isinstance(tile, int) or tile < 16 \
-            or tile % 16:
-        raise ValueError(f'tile must be a multiple of 16 >= 16 (TIFF), got '
-                         f'{tile!r}')
-    if compression not in COMPRESSIONS:
-        raise ValueError(f'compression must be one of {COMPRESSIONS}, got '
-                         f'{compression!r}')
+    check_tiling(tile, compression)
     fill = np.asarray(background)
     if fill.shape != (3, ) or not np.all((fill >= 0) & (fill <= 255)) \
             or not np.all(fill == np.round(fill)):

@@ -141,6 +141,18 @@ def _array_tiles(array: np.ndarray, side: int) -> Iterator[np.ndarray]:
                                              left:left + side])
 
 
+def check_tiling(tile: int, compression: str) -> None:
+    """Raise ``ValueError`` unless ``tile`` is a multiple of 16 (a TIFF
+    rule) and ``compression`` one of :data:`COMPRESSIONS`."""
+    if isinstance(tile, bool) or not isinstance(tile, int) or tile < 16 \
+            or tile % 16:
+        raise ValueError(f'tile must be a multiple of 16 >= 16 (TIFF), got '
+                         f'{tile!r}')
+    if compression not in COMPRESSIONS:
+        raise ValueError(f'compression must be one of {COMPRESSIONS}, got '
+                         f'{compression!r}')
+
+
 def write_pyramid(path: Union[str, Path],
                   tiles: Iterable[np.ndarray],
                   shape: Sequence[int],
@@ -181,13 +193,7 @@ def write_pyramid(path: Union[str, Path],
         ValueError: A bad tile size, compression, quality, mpp or number of
             levels, or tiles that do not match the grid.
     """
-    if isinstance(tile, bool) or not isinstance(tile, int) or tile < 16 \
-            or tile % 16:
-        raise ValueError(f'tile must be a multiple of 16 >= 16 (TIFF), got '
-                         f'{tile!r}')
-    if compression not in COMPRESSIONS:
-        raise ValueError(f'compression must be one of {COMPRESSIONS}, got '
-                         f'{compression!r}')
+    check_tiling(tile, compression)
     if compression == 'jpeg' and (isinstance(quality, bool) or not isinstance(
             quality, int) or not 1 <= quality <= 100):
         raise ValueError(f'JPEG quality must be an integer in [1, 100], got '
