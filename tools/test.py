@@ -13,7 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mmengine.dist import is_main_process  # noqa: E402
 
 from pathsr.registry import RUNNERS  # noqa: E402
-from pathsr.utils import load_config, setup_cpu_distributed  # noqa: E402
+from pathsr.utils import (load_config, setup_cpu_distributed,  # noqa: E402
+                          teardown_distributed)
 from pathsr.utils.cli import base_parser, parse  # noqa: E402
 
 
@@ -64,6 +65,7 @@ def main() -> None:
                     per_image=per_image),
                 f,
                 indent=2)
+    teardown_distributed()
 
 
 if __name__ == '__main__':

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pathsr.registry import RUNNERS  # noqa: E402
 from pathsr.utils import (enable_amp, load_config,  # noqa: E402
-                          setup_cpu_distributed)
+                          setup_cpu_distributed, teardown_distributed)
 from pathsr.utils.cli import base_parser, parse  # noqa: E402
 
 
@@ -40,6 +40,7 @@ def main() -> None:
     setup_cpu_distributed(cfg, args.launcher)
     runner = RUNNERS.build(cfg)
     runner.train()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

@@ -26,3 +26,15 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> None:
     wrapper.setdefault('type', 'MMDistributedDataParallel')
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
+
+
+def teardown_distributed() -> None:
+    """Destroy the process group, if any, before the interpreter exits.
+
+    Left to interpreter shutdown, a gloo group may be torn down while its
+    worker threads still run, which aborts the process ("terminate called
+    without an active exception") after a successful run.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
