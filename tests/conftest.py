@@ -7,6 +7,7 @@ from typing import List
 
 import numpy as np
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -62,3 +63,60 @@ def run_tool():
 def write_tiles():
     """``write_tiles(folder, count, size=200)`` writes synthetic tiles."""
     return _write_tiles
+
+
+# a LIIF small enough for tests of the inference tools (EDSR 2 x 16, MLP 32)
+TINY_LIIF = dict(
+    type='ImplicitSRModel',
+    encoder=dict(
+        type='EDSR',
+        arch=None,
+        upscale_factor=None,
+        num_blocks=2,
+        mid_channels=16,
+        res_scale=1.0),
+    head=dict(
+        type='LIIFHead',
+        imnet=dict(type='MLP', out_dim=3, hidden_list=[32, 32])))
+
+
+def _write_model(folder: Path, name: str, model_cfg: dict,
+                 infer_cfg: dict = None) -> tuple:
+    """A config file for ``model_cfg`` and a checkpoint of its randomly
+    initialised weights (seed 0): ``(config, checkpoint, model.eval())``."""
+    from mmengine.registry import init_default_scope
+
+    from pathsr.registry import MODELS
+    config = folder / f'{name}.py'
+    text = f"default_scope = 'pathsr'\nmodel = {model_cfg!r}\n"
+    if infer_cfg is not None:
+        text += f'infer_cfg = {infer_cfg!r}\n'
+    config.write_text(text)
+    init_default_scope('pathsr')
+    torch.manual_seed(0)
+    model = MODELS.build(model_cfg)
+    checkpoint = folder / f'{name}.pth'
+    torch.save(dict(meta=dict(), state_dict=model.state_dict()), checkpoint)
+    return str(config), str(checkpoint), model.eval()
+
+
+@pytest.fixture(scope='session')
+def write_model():
+    """``write_model(folder, name, model_cfg, infer_cfg=None)`` writes a
+    config and a random-init checkpoint: ``(config, checkpoint, model)``."""
+    return _write_model
+
+
+@pytest.fixture
+def tiny_liif_cfg() -> dict:
+    """The config dict of a tiny LIIF (a fresh copy)."""
+    import copy
+    return copy.deepcopy(TINY_LIIF)
+
+
+@pytest.fixture(scope='module')
+def liif(tmp_path_factory):
+    """A tiny LIIF config, its random-init checkpoint and the model."""
+    import copy
+    return _write_model(
+        tmp_path_factory.mktemp('liif'), 'liif', copy.deepcopy(TINY_LIIF))

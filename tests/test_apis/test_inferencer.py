@@ -11,25 +11,11 @@ import numpy as np
 import pytest
 import tifffile
 import torch
-from mmengine.registry import init_default_scope
 
 from pathsr.apis import SlideRegion, SRInferencer, tiled_sr
 from pathsr.engine.runner import CheckpointMismatchError
-from pathsr.registry import MODELS
 from pathsr.slides import open_slide
 
-LIIF = dict(
-    type='ImplicitSRModel',
-    encoder=dict(
-        type='EDSR',
-        arch=None,
-        upscale_factor=None,
-        num_blocks=2,
-        mid_channels=16,
-        res_scale=1.0),
-    head=dict(
-        type='LIIFHead',
-        imnet=dict(type='MLP', out_dim=3, hidden_list=[32, 32])))
 EDSR_X2 = dict(
     type='FixedScaleSRModel',
     generator=dict(
@@ -41,29 +27,8 @@ EDSR_X2 = dict(
         res_scale=1.0))
 
 
-def write_model(folder, name: str, model_cfg: dict, infer_cfg=None):
-    """A config file for ``model_cfg`` and a checkpoint of its randomly
-    initialised weights."""
-    config = folder / f'{name}.py'
-    text = f"default_scope = 'pathsr'\nmodel = {model_cfg!r}\n"
-    if infer_cfg is not None:
-        text += f'infer_cfg = {infer_cfg!r}\n'
-    config.write_text(text)
-    init_default_scope('pathsr')
-    torch.manual_seed(0)
-    model = MODELS.build(model_cfg)
-    checkpoint = folder / f'{name}.pth'
-    torch.save(dict(meta=dict(), state_dict=model.state_dict()), checkpoint)
-    return str(config), str(checkpoint), model.eval()
-
-
 @pytest.fixture(scope='module')
-def liif(tmp_path_factory):
-    return write_model(tmp_path_factory.mktemp('liif'), 'liif', LIIF)
-
-
-@pytest.fixture(scope='module')
-def edsr(tmp_path_factory):
+def edsr(tmp_path_factory, write_model):
     return write_model(tmp_path_factory.mktemp('edsr'), 'edsr', EDSR_X2)
 
 
@@ -202,9 +167,10 @@ def test_checkpoint_of_a_wrapped_model_loads(liif, tmp_path):
         assert torch.equal(inferencer.model.state_dict()[key], value)
 
 
-def test_tile_and_halo_from_the_config(tmp_path):
+def test_tile_and_halo_from_the_config(tmp_path, write_model,
+                                      tiny_liif_cfg):
     config, checkpoint, _ = write_model(
-        tmp_path, 'liif', LIIF, infer_cfg=dict(tile=20, halo=10))
+        tmp_path, 'liif', tiny_liif_cfg, infer_cfg=dict(tile=20, halo=10))
     inferencer = SRInferencer(config, checkpoint, device='cpu')
     assert (inferencer.tile, inferencer.halo) == (20, 10)
     inferencer = SRInferencer(config, checkpoint, device='cpu', halo=3)
@@ -292,8 +258,10 @@ def test_mismatched_checkpoint_is_refused(liif, edsr):
     assert 'missing keys' in message and 'head.imnet' in message
 
 
-def test_checkpoint_of_other_shapes_is_refused(liif, tmp_path):
-    wider = dict(LIIF, encoder=dict(LIIF['encoder'], mid_channels=8))
+def test_checkpoint_of_other_shapes_is_refused(liif, tmp_path, write_model,
+                                              tiny_liif_cfg):
+    wider = dict(tiny_liif_cfg,
+                 encoder=dict(tiny_liif_cfg['encoder'], mid_channels=8))
     _, checkpoint, _ = write_model(tmp_path, 'wider', wider)
     with pytest.raises(CheckpointMismatchError, match='size mismatch'):
         SRInferencer(liif[0], checkpoint)

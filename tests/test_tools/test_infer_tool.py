@@ -10,26 +10,9 @@ import cv2
 import numpy as np
 import pytest
 import tifffile
-import torch
-from mmengine.registry import init_default_scope
 
 from pathsr.apis import SRInferencer
 from pathsr.apis.cli import main, parse_size
-from pathsr.registry import MODELS
-
-LIIF = dict(
-    type='ImplicitSRModel',
-    encoder=dict(
-        type='EDSR',
-        arch=None,
-        upscale_factor=None,
-        num_blocks=2,
-        mid_channels=16,
-        res_scale=1.0),
-    head=dict(
-        type='LIIFHead',
-        imnet=dict(type='MLP', out_dim=3, hidden_list=[32, 32])))
-
 
 @pytest.fixture(scope='module')
 def image_file(tmp_path_factory):
@@ -43,19 +26,6 @@ def image_file(tmp_path_factory):
     path = tmp_path_factory.mktemp('lr') / 'lr.png'
     cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
     return path, img
-
-
-@pytest.fixture(scope='module')
-def liif(tmp_path_factory):
-    """A LIIF config and the checkpoint of its random initialisation."""
-    folder = tmp_path_factory.mktemp('liif')
-    config = folder / 'liif.py'
-    config.write_text(f"default_scope = 'pathsr'\nmodel = {LIIF!r}\n")
-    init_default_scope('pathsr')
-    torch.manual_seed(0)
-    checkpoint = folder / 'liif.pth'
-    torch.save(dict(state_dict=MODELS.build(LIIF).state_dict()), checkpoint)
-    return str(config), str(checkpoint)
 
 
 def hand_bicubic(img: np.ndarray, scale: int) -> np.ndarray:
