@@ -1,6 +1,8 @@
 """Two-process training with tools/dist_train.sh and the projects/ example."""
 import json
+import sys
 
+import pytest
 import torch
 
 RECORD_HOOK = '''
@@ -73,6 +75,36 @@ def test_dist_train_splits_data_between_two_ranks(tmp_path, run_tool, repo):
         str(tmp_path / 'test')
     ],
              env=dict(PYTHONPATH=str(tmp_path)))
+
+
+def test_dist_multi_scale_test_equals_one_process(tmp_path, run_tool):
+    """Two gloo ranks split the val crops and gather the results: the
+    multi-scale metrics and per-image values equal a one-process run (the
+    parameter-free Bicubic model is not wrapped in DDP)."""
+    config = 'configs/bicubic/bicubic_demo_x1-4.py'
+    one, two = tmp_path / 'one.json', tmp_path / 'two.json'
+    run_tool([
+        'tools/test.py', config, '--work-dir',
+        str(tmp_path / 'one'), '--out',
+        str(one)
+    ])
+    run_tool([
+        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+        '--master_port=29632', 'tools/test.py', config, '--launcher',
+        'pytorch', '--work-dir',
+        str(tmp_path / 'two'), '--out',
+        str(two)
+    ],
+             env=dict(OMP_NUM_THREADS='1'))
+    single, dist = (json.loads(path.read_text()) for path in (one, two))
+    assert set(dist['metrics']) == {
+        f'x{s}/{m}'
+        for s in (2, 3, 4, 6, 8) for m in ('PSNR', 'SSIM')
+    }
+    assert dist['metrics'] == pytest.approx(single['metrics'], abs=1e-9)
+    for name, values in single['per_image'].items():
+        assert sorted(v['value'] for v in dist['per_image'][name]) == \
+            pytest.approx(sorted(v['value'] for v in values), abs=1e-9)
 
 
 def test_projects_example_registers_and_trains_without_touching_pathsr(

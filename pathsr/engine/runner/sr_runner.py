@@ -1,6 +1,8 @@
 """The runner of pathsr: mmengine's Runner with safe, strict checkpoints."""
-from typing import Callable, Union
+from typing import Callable, Optional, Union
 
+import torch.nn as nn
+from mmengine.device import get_device
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
@@ -27,7 +29,18 @@ class SRRunner(Runner):
        another architecture raises :class:`CheckpointMismatchError` naming
        the file and the missing, unexpected and mis-shaped parameters,
        instead of mmengine's warning and a silently random model.
+    3. In a distributed run a model with nothing to train (Bicubic) is not
+       wrapped in DistributedDataParallel, which refuses such a module;
+       evaluation only needs the data split between ranks and the results
+       gathered, which the sampler and the evaluator do.
     """
+
+    def wrap_model(self, model_wrapper_cfg: Optional[dict],
+                   model: nn.Module) -> nn.Module:
+        if self.distributed and not is_model_wrapper(model) and not any(
+                p.requires_grad for p in model.parameters()):
+            return model.to(get_device())
+        return super().wrap_model(model_wrapper_cfg, model)
 
     def call_hook(self, fn_name: str, **kwargs) -> None:
         if fn_name == 'after_load_checkpoint':
