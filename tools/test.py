@@ -11,6 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mmengine.dist import is_main_process  # noqa: E402
+from mmengine.model import is_model_wrapper  # noqa: E402
 
 from pathsr.registry import RUNNERS  # noqa: E402
 from pathsr.utils import (load_config, setup_cpu_distributed,  # noqa: E402
@@ -24,6 +25,10 @@ def parse_args() -> argparse.Namespace:
         'checkpoint', nargs='?', help='checkpoint file (not for Bicubic)')
     parser.add_argument(
         '--out', help='JSON file for the mean and per-image metrics')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='predict under bf16 autocast (fp16 on GPUs without bf16)')
     return parse(parser)
 
 
@@ -39,6 +44,10 @@ def main() -> None:
         raise SystemExit(
             f'{args.config} builds a model with trainable parameters: give '
             'the checkpoint to evaluate (tools/test.py CONFIG CHECKPOINT)')
+    if args.amp:
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        model.amp_predict = True
     metrics = runner.test()
     if args.out and is_main_process():
         loop = runner.test_loop
@@ -60,6 +69,7 @@ def main() -> None:
                 dict(
                     config=args.config,
                     checkpoint=args.checkpoint,
+                    amp=args.amp,
                     metrics=metrics,
                     metric_info=metric_info,
                     per_image=per_image),

@@ -8,17 +8,26 @@ tiles, and save the outputs (PNG, or TIFF with the output mpp)::
         [--in-mpp M | --in-magnification X]
         [--region X Y W H [--slide-mpp M] [--backend auto|openslide|tiffslide]]
         [--tile N] [--halo N] [--tile-pixels N] [--batch-size N]
-        [--amp] [--device DEVICE] [--format png|tiff] [--max-pixels N]
+        [--amp] [--compile] [--device DEVICE] [--format png|tiff] [--max-pixels N]
         [--no-progress] [--cfg-options KEY=VALUE ...]
+        [--launcher none|pytorch|slurm] [--dist-timeout SECONDS]
 
 Whole-slide mode writes a pyramidal tiled BigTIFF (tissue tiles only,
-resumable; ``docs/inference.md``)::
+resumable; ``docs/inference.md``); a folder of slides gives
+``OUT/<slide>_sr.tiff`` per slide::
 
-    pathsr-infer CONFIG [CHECKPOINT] SLIDE --whole-slide --out OUT.tiff
-        (--scale S | --mpp M | --magnification X) [--region X Y W H]
-        [--in-mpp M | --in-magnification X] [--out-tile 512] [--levels N]
-        [--compression jpeg|zlib] [--quality 90] [--ome] [--no-tissue-mask]
-        [--background R G B] [--overwrite]
+    pathsr-infer CONFIG [CHECKPOINT] SLIDE|FOLDER --whole-slide
+        --out OUT.tiff|OUT (--scale S | --mpp M | --magnification X)
+        [--region X Y W H] [--in-mpp M | --in-magnification X]
+        [--out-tile 512] [--levels N] [--compression jpeg|zlib]
+        [--quality 90] [--ome] [--no-tissue-mask] [--background R G B]
+        [--overwrite]
+
+With ``--launcher pytorch`` (``tools/dist_infer.sh``) or ``slurm``
+(``tools/slurm_infer.sh``) one process per GPU shares the work and writes
+the outputs of one process (``docs/distributed.md``): the inputs are dealt
+round robin, the tiles of one slide (or of fewer slides than ranks) in
+contiguous blocks.
 
 ``--region`` makes INPUT a slide and reads the level-0 box ``X Y W H`` at
 ``--in-mpp``/``--in-magnification``; for images these two give the input's
@@ -28,15 +37,24 @@ checkpoint, unreadable input) end the program with status 1 and a message.
 """
 import argparse
 import re
+from pathlib import Path
 from typing import List, Optional, Tuple
 
 from mmengine.config import DictAction
 
 from pathsr.engine.runner import CheckpointMismatchError
 from pathsr.structures import MAX_OUTPUT_PIXELS
+from pathsr.utils.dist import teardown_distributed
+from .distributed import (DEFAULT_TIMEOUT, LAUNCHERS, init_inference_dist,
+                          raise_first_error, rank_device, round_robin)
 from .inferencer import SlideRegion, SRInferencer, output_paths, save_image
-from .slide_sr import super_resolve_slide
+from .slide_sr import (SLIDE_SUFFIXES, TIFF_SUFFIXES, SlideSRResult,
+                       super_resolve_slide)
 from .tiled_inference import DEFAULT_TILE_PIXELS
+
+#: Errors in a request, which end the program with status 1 and a message.
+REQUEST_ERRORS = (FileNotFoundError, ValueError, TypeError, OSError,
+                  CheckpointMismatchError)
 
 
 def parse_size(text: str) -> Tuple[int, int]:
@@ -59,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         nargs='?',
         help='checkpoint file (not for models without parameters, Bicubic)')
     parser.add_argument(
-        'input', help='image file, folder of images, or slide (--region)')
+        'input',
+        help='image file, folder of images, slide (--region, '
+        '--whole-slide) or folder of slides (--whole-slide)')
     target = parser.add_mutually_exclusive_group()
     target.add_argument(
         '--scale', type=float, help='output scale, a real number > 1')
@@ -109,7 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         '--batch-size', type=int, default=1, help='tiles per forward call')
     parser.add_argument(
-        '--amp', action='store_true', help='bf16/fp16 autocast on CUDA')
+        '--amp',
+        action='store_true',
+        help='bf16 autocast (fp16 on GPUs without bf16)')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='torch.compile the networks (docs/speed.md)')
     parser.add_argument(
         '--color-correction',
         action='store_true',
@@ -120,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         '--out',
         required=True,
-        help='output file (.png/.tif/.tiff, one input) or folder')
+        help='output file (.png/.tif/.tiff, one input) or folder (several '
+        'inputs, a folder of slides)')
     parser.add_argument(
         '--format',
         choices=['png', 'tif', 'tiff'],
@@ -175,7 +202,138 @@ def build_parser() -> argparse.ArgumentParser:
         nargs='+',
         action=DictAction,
         help='override config keys, e.g. model.eval_chunk=10000')
+    parser.add_argument(
+        '--launcher',
+        choices=LAUNCHERS,
+        default='none',
+        help='job launcher of a distributed run: pytorch (torchrun, '
+        'tools/dist_infer.sh) or slurm (srun, tools/slurm_infer.sh)')
+    parser.add_argument(
+        '--dist-timeout',
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help='seconds a rank waits for the others, e.g. for rank 0 to write '
+        'a pyramid (default: 24 h)')
     return parser
+
+
+def slide_outputs(slides: str, out: str) -> List[Tuple[str, Path]]:
+    """The ``(slide, output)`` pairs of whole-slide mode: ``slides`` and
+    ``out`` when ``slides`` is not a folder; else every file of the folder
+    with a :data:`~pathsr.apis.slide_sr.SLIDE_SUFFIXES` suffix, sorted, to
+    ``out/<stem>_sr.tiff``.
+
+    Raises:
+        FileNotFoundError: A folder without slides.
+        ValueError: A folder of slides and an ``out`` that is a TIFF file;
+            two slides with one stem.
+    """
+    folder = Path(slides)
+    if not folder.is_dir():
+        return [(slides, Path(out))]
+    files = sorted(p for p in folder.iterdir()
+                   if p.is_file() and p.suffix.lower() in SLIDE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f'no slide file ({", ".join(SLIDE_SUFFIXES)}) '
+                                f'in the folder {folder}')
+    if Path(out).suffix.lower() in TIFF_SUFFIXES:
+        raise ValueError(f'--out {out} is a file but the folder {folder} has '
+                         f'{len(files)} slides: give a folder')
+    outputs = [Path(out) / f'{f.stem}_sr.tiff' for f in files]
+    if len(set(outputs)) != len(outputs):
+        raise ValueError(f'two slides of {folder} have the same name: '
+                         f'{[f.name for f in files]}')
+    return [(str(f), o) for f, o in zip(files, outputs)]
+
+
+def _slide_summary(result: SlideSRResult) -> str:
+    """The line printed for a whole-slide output."""
+    resolution = '' if result.mpp is None else \
+        f' at {result.mpp[0]:.4g} um/px'
+    per_rank = '' if len(result.computed_per_rank) < 2 else \
+        '; per rank ' + ', '.join(map(str, result.computed_per_rank))
+    return (f'{result.path}: {result.lr_shape[0]}x{result.lr_shape[1]}'
+            f' -> {result.out_shape[0]}x{result.out_shape[1]}'
+            f'{resolution}, {len(result.levels)} levels; '
+            f'{result.tissue_tiles}/{result.tiles} tissue tiles '
+            f'({result.computed_tiles} computed, '
+            f'{result.reused_tiles} reused{per_rank})')
+
+
+def _whole_slides(inferencer: SRInferencer, args: argparse.Namespace,
+                  rank: int, world_size: int, prefix: str) -> None:
+    """Super-resolve the slide or folder of slides ``args.input`` into
+    pyramids. The slides are dealt round robin to the ranks; with fewer
+    slides than ranks, every slide's tiles are split between all ranks."""
+    jobs = slide_outputs(args.input, args.out)
+    split_tiles = len(jobs) < world_size
+    for slide, out in jobs if split_tiles else round_robin(
+            jobs, rank, world_size):
+        result = super_resolve_slide(
+            inferencer,
+            slide,
+            out,
+            scale=args.scale,
+            mpp=args.mpp,
+            magnification=args.magnification,
+            region=args.region,
+            in_mpp=args.in_mpp,
+            in_magnification=args.in_magnification,
+            slide_mpp=args.slide_mpp,
+            backend=args.backend,
+            tile=args.out_tile,
+            levels=args.levels,
+            compression=args.compression,
+            quality=args.quality,
+            ome=args.ome,
+            tissue=not args.no_tissue_mask,
+            background=args.background,
+            overwrite=args.overwrite,
+            progress=not args.no_progress and rank == 0,
+            distributed=split_tiles)
+        if rank == 0 or not split_tiles:
+            print(prefix + _slide_summary(result))
+
+
+def _images(inferencer: SRInferencer, args: argparse.Namespace, rank: int,
+            world_size: int, prefix: str) -> None:
+    """Super-resolve the image, folder or slide region of ``args``; input
+    ``k`` of the sorted list is read, computed and saved by rank ``k %
+    world_size``. Every rank checks its inputs before any output is
+    written, and all stop when one finds an error."""
+    if args.region is not None:
+        x, y, width, height = args.region
+        inputs = SlideRegion(args.input, (x, y), (width, height), args.in_mpp,
+                             args.in_magnification, args.slide_mpp,
+                             args.backend)
+    else:
+        inputs = args.input
+    items = inferencer.list_inputs(inputs)
+    paths = output_paths(items, args.out, args.format)
+    mine = round_robin(range(len(items)), rank, world_size)
+    images, plans, error = [], [], None
+    try:
+        for k in mine:
+            images.append(
+                inferencer.read(items[k], args.in_mpp, args.in_magnification))
+            plans.append(
+                inferencer.resolve(images[-1], args.scale, args.size,
+                                   args.mpp, args.magnification))
+    except REQUEST_ERRORS as caught:
+        error = caught
+    raise_first_error(error)
+    print(f'{prefix}{type(inferencer.model).__name__} on {inferencer.device}: '
+          f'tiles of {inferencer.tile} LR px with a '
+          f'{inferencer.halo} px halo')
+    for k, image, (shape, out_mpp) in zip(mine, images, plans):
+        sr, report = inferencer.color_check(
+            image, inferencer.run(image.img, shape))
+        save_image(paths[k], sr, out_mpp)
+        height, width = image.img.shape[:2]
+        resolution = '' if out_mpp is None else f' at {out_mpp[0]:.4g} um/px'
+        print(f'{prefix}{paths[k]}: {height}x{width} -> {shape[0]}x{shape[1]}'
+              f'{resolution}, mean CIEDE2000 of the SR downscaled back '
+              f'to the LR {report["delta_e_lr"]:.2f}')
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -191,80 +349,34 @@ def main(argv: Optional[List[str]] = None) -> None:
         parser.error('--size, --tile and --format do not apply to '
                      '--whole-slide (the LR core follows --out-tile)')
     try:
+        rank, world_size = init_inference_dist(args.launcher,
+                                               args.dist_timeout)
+    except RuntimeError as error:
+        parser.exit(1, f'{parser.prog}: error: {error}\n')
+    prefix = f'[rank {rank}/{world_size}] ' if world_size > 1 else ''
+    try:
         inferencer = SRInferencer(
             args.config,
             args.checkpoint,
-            device=args.device,
+            device=rank_device(args.device, args.launcher),
             tile=args.tile,
             halo=args.halo,
             tile_pixels=args.tile_pixels,
             batch_size=args.batch_size,
             amp=args.amp,
-            progress=not args.no_progress,
+            compile=args.compile,
+            progress=not args.no_progress and rank == 0,
             max_pixels=args.max_pixels,
             color_correction=args.color_correction,
             cfg_options=args.cfg_options)
         if args.whole_slide:
-            result = super_resolve_slide(
-                inferencer,
-                args.input,
-                args.out,
-                scale=args.scale,
-                mpp=args.mpp,
-                magnification=args.magnification,
-                region=args.region,
-                in_mpp=args.in_mpp,
-                in_magnification=args.in_magnification,
-                slide_mpp=args.slide_mpp,
-                backend=args.backend,
-                tile=args.out_tile,
-                levels=args.levels,
-                compression=args.compression,
-                quality=args.quality,
-                ome=args.ome,
-                tissue=not args.no_tissue_mask,
-                background=args.background,
-                overwrite=args.overwrite,
-                progress=not args.no_progress)
-            resolution = '' if result.mpp is None else \
-                f' at {result.mpp[0]:.4g} um/px'
-            print(f'{result.path}: {result.lr_shape[0]}x{result.lr_shape[1]}'
-                  f' -> {result.out_shape[0]}x{result.out_shape[1]}'
-                  f'{resolution}, {len(result.levels)} levels; '
-                  f'{result.tissue_tiles}/{result.tiles} tissue tiles '
-                  f'({result.computed_tiles} computed, '
-                  f'{result.reused_tiles} reused)')
-            return
-        if args.region is not None:
-            x, y, width, height = args.region
-            images = inferencer.load(
-                SlideRegion(args.input, (x, y), (width, height), args.in_mpp,
-                            args.in_magnification, args.slide_mpp,
-                            args.backend))
+            _whole_slides(inferencer, args, rank, world_size, prefix)
         else:
-            images = inferencer.load(args.input, args.in_mpp,
-                                     args.in_magnification)
-        plans = [
-            inferencer.resolve(image, args.scale, args.size, args.mpp,
-                               args.magnification) for image in images
-        ]
-        paths = output_paths(images, args.out, args.format)
-        print(f'{type(inferencer.model).__name__} on {inferencer.device}: '
-              f'tiles of {inferencer.tile} LR px with a '
-              f'{inferencer.halo} px halo')
-        for image, (shape, out_mpp), path in zip(images, plans, paths):
-            sr, report = inferencer.color_check(
-                image, inferencer.run(image.img, shape))
-            save_image(path, sr, out_mpp)
-            height, width = image.img.shape[:2]
-            resolution = '' if out_mpp is None else \
-                f' at {out_mpp[0]:.4g} um/px'
-            print(f'{path}: {height}x{width} -> {shape[0]}x{shape[1]}'
-                  f'{resolution}, mean CIEDE2000 of the SR downscaled back '
-                  f'to the LR {report["delta_e_lr"]:.2f}')
-    except (FileNotFoundError, ValueError, TypeError, OSError,
-            CheckpointMismatchError) as error:
+            _images(inferencer, args, rank, world_size, prefix)
+    except REQUEST_ERRORS as error:
+        teardown_distributed(sync=False)
         parser.exit(1, f'{parser.prog}: error: {error}\n')
+    teardown_distributed()
 
 
 if __name__ == '__main__':

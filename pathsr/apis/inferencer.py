@@ -92,6 +92,15 @@ class LRImage(NamedTuple):
 InputType = Union[str, Path, np.ndarray, SlideRegion]
 
 
+class InputItem(NamedTuple):
+    """One input listed by :meth:`SRInferencer.list_inputs`, not read yet:
+    the ``name`` of its output, its ``source`` (an image file, a uint8 RGB
+    array or a :class:`SlideRegion`) and whether it is a slide region."""
+    name: str
+    source: Union[Path, np.ndarray, SlideRegion]
+    from_slide: bool = False
+
+
 def select_device(device: Optional[str] = None) -> str:
     """``device``, or CUDA when available else the CPU; a CUDA device on a
     machine without CUDA falls back to the CPU with a warning."""
@@ -183,10 +192,8 @@ def _positive(value: Optional[float], name: str) -> Optional[float]:
     return float(value)
 
 
-def read_slide_region(region: SlideRegion) -> LRImage:
-    """Read ``region`` as an :class:`LRImage` with the reading resolution
-    (its mpp needs the slide's level-0 mpp, its magnification the slide's
-    objective power or mpp; unknown ones are None)."""
+def _region_box(region: SlideRegion) -> Tuple[int, int, int, int]:
+    """The level-0 ``(x, y, w, h)`` of ``region``, checked."""
     if len(region.location) != 2 or len(region.size) != 2 or any(
             int(v) != v for v in (*region.location, *region.size)) or any(
                 v < 1 for v in region.size):
@@ -196,6 +203,20 @@ def read_slide_region(region: SlideRegion) -> LRImage:
             f'{tuple(region.location)}, size={tuple(region.size)}')
     x, y = (int(v) for v in region.location)
     width, height = (int(v) for v in region.size)
+    return x, y, width, height
+
+
+def _region_name(region: SlideRegion) -> str:
+    """The output name of ``region``: ``<slide stem>_x<x>_y<y>_w<w>_h<h>``."""
+    x, y, width, height = _region_box(region)
+    return f'{Path(region.path).stem}_x{x}_y{y}_w{width}_h{height}'
+
+
+def read_slide_region(region: SlideRegion) -> LRImage:
+    """Read ``region`` as an :class:`LRImage` with the reading resolution
+    (its mpp needs the slide's level-0 mpp, its magnification the slide's
+    objective power or mpp; unknown ones are None)."""
+    x, y, width, height = _region_box(region)
     with open_slide(region.path, region.backend, region.slide_mpp) as reader:
         downsample = reader.target_downsample(region.mpp, region.magnification)
         lr_size = (max(1, round(width / downsample)),
@@ -210,17 +231,17 @@ def read_slide_region(region: SlideRegion) -> LRImage:
             magnification = reader.objective_power / downsample
         except ValueError:
             magnification = None
-    name = f'{Path(region.path).stem}_x{x}_y{y}_w{width}_h{height}'
-    return LRImage(name, img, mpp, magnification, from_slide=True)
+    return LRImage(_region_name(region), img, mpp, magnification,
+                   from_slide=True)
 
 
-def output_paths(images: Sequence[LRImage],
+def output_paths(images: Sequence[Union[LRImage, InputItem]],
                  out: Union[str, Path],
                  out_format: Optional[str] = None) -> List[Path]:
-    """Where the outputs of ``images`` go: ``out`` itself when it ends in
-    ``.png``/``.tif``/``.tiff`` (one image only), else ``out/<name>_sr.<fmt>``
-    with ``fmt`` = ``out_format``, or ``tiff`` for slide regions (it keeps
-    the mpp) and ``png`` for the rest."""
+    """Where the outputs of ``images`` (loaded, or only listed) go: ``out``
+    itself when it ends in ``.png``/``.tif``/``.tiff`` (one image only),
+    else ``out/<name>_sr.<fmt>`` with ``fmt`` = ``out_format``, or ``tiff``
+    for slide regions (it keeps the mpp) and ``png`` for the rest."""
     out = Path(out)
     if out.suffix.lower() in SAVE_SUFFIXES:
         if len(images) != 1:
@@ -305,7 +326,10 @@ class SRInferencer:
         tile_pixels: LR pixels (halo included) of one forward call, the
             memory budget when ``tile`` is None.
         batch_size: Tiles of one shape per forward call.
-        amp: bf16 (fp16 where bf16 is unsupported) autocast on CUDA.
+        amp: bf16 autocast (fp16 on GPUs without bf16).
+        compile: Compile the model's networks
+            (:meth:`~pathsr.models.BaseSRModel.compile_networks`); the
+            first tiles are slow while kernels are generated.
         progress: Show a progress bar over the tiles of each image.
         max_pixels: Largest output, in pixels, that is accepted.
         cfg_options: Overrides of config keys, e.g.
@@ -331,6 +355,7 @@ class SRInferencer:
                  tile_pixels: int = DEFAULT_TILE_PIXELS,
                  batch_size: int = 1,
                  amp: bool = False,
+                 compile: bool = False,
                  progress: bool = False,
                  max_pixels: int = MAX_OUTPUT_PIXELS,
                  cfg_options: Optional[dict] = None,
@@ -346,6 +371,8 @@ class SRInferencer:
         halo = infer_cfg.get('halo') if halo is None else halo
         self.device = select_device(device)
         self.model = init_model(config, checkpoint, self.device)
+        if compile:
+            self.model.compile_networks()
         self.tile, self.halo = tile_geometry(self.model, tile, halo,
                                              tile_pixels, batch_size)
         self.batch_size = batch_size
@@ -355,35 +382,30 @@ class SRInferencer:
         self.color_correction = color_correction
         self.last_report: List[dict] = []
 
-    def load(self,
-             inputs: Union[InputType, Sequence[InputType]],
-             in_mpp: Optional[float] = None,
-             in_magnification: Optional[float] = None) -> List[LRImage]:
-        """Read ``inputs`` as LR images; ``in_mpp``/``in_magnification`` are
-        the resolution of image files and arrays (slide regions carry
-        their own).
+    def list_inputs(
+            self, inputs: Union[InputType, Sequence[InputType]]
+    ) -> List[InputItem]:
+        """List ``inputs`` one image at a time, without reading pixels: a
+        folder becomes its :data:`IMAGE_SUFFIXES` files, sorted; arrays and
+        slide regions are checked.
 
         Raises:
-            FileNotFoundError: A missing file, or a folder without images.
-            ValueError: An unreadable image, an array that is not uint8 RGB
-                ``(h, w, 3)``, a bad slide region, a non-positive
-                resolution.
+            FileNotFoundError: A folder without images.
+            ValueError: No input, an array that is not uint8 RGB ``(h, w,
+                3)``, a slide region without a location and a positive size.
             TypeError: An input of another type.
         """
-        in_mpp = _positive(in_mpp, 'in_mpp')
-        in_magnification = _positive(in_magnification, 'in_magnification')
-        items = list(inputs) if isinstance(inputs, (list, tuple)) \
+        given = list(inputs) if isinstance(inputs, (list, tuple)) \
             else [inputs]
-        if not items:
+        if not given:
             raise ValueError('no input to super-resolve')
-        images = []
-        for index, item in enumerate(items):
+        items = []
+        for index, item in enumerate(given):
             if isinstance(item, SlideRegion):
-                images.append(read_slide_region(item))
+                items.append(InputItem(_region_name(item), item, True))
             elif isinstance(item, np.ndarray):
                 img = _check_array(item, f'input array {index}')
-                images.append(
-                    LRImage(f'array_{index}', img, in_mpp, in_magnification))
+                items.append(InputItem(f'array_{index}', img))
             elif isinstance(item, (str, Path)):
                 path = Path(item)
                 files = [path]
@@ -395,14 +417,53 @@ class SRInferencer:
                         raise FileNotFoundError(
                             f'no image file ({", ".join(IMAGE_SUFFIXES)}) in '
                             f'the folder {path}')
-                images.extend(
-                    LRImage(f.stem, _read_image(f), in_mpp, in_magnification)
-                    for f in files)
+                items.extend(InputItem(f.stem, f) for f in files)
             else:
                 raise TypeError(
                     'inputs are image paths, folders, uint8 arrays or '
                     f'SlideRegion, got {type(item).__name__}')
-        return images
+        return items
+
+    def read(self,
+             item: InputItem,
+             in_mpp: Optional[float] = None,
+             in_magnification: Optional[float] = None) -> LRImage:
+        """Read the listed ``item`` as an LR image; ``in_mpp``/
+        ``in_magnification`` are the resolution of image files and arrays
+        (slide regions carry their own).
+
+        Raises:
+            FileNotFoundError: A missing image file or slide.
+            ValueError: An unreadable image, a bad slide region, a
+                non-positive resolution.
+        """
+        in_mpp = _positive(in_mpp, 'in_mpp')
+        in_magnification = _positive(in_magnification, 'in_magnification')
+        if isinstance(item.source, SlideRegion):
+            return read_slide_region(item.source)
+        img = item.source if isinstance(item.source, np.ndarray) else \
+            _read_image(item.source)
+        return LRImage(item.name, img, in_mpp, in_magnification)
+
+    def load(self,
+             inputs: Union[InputType, Sequence[InputType]],
+             in_mpp: Optional[float] = None,
+             in_magnification: Optional[float] = None) -> List[LRImage]:
+        """Read ``inputs`` as LR images (:meth:`list_inputs`, then
+        :meth:`read`); ``in_mpp``/``in_magnification`` are the resolution of
+        image files and arrays (slide regions carry their own).
+
+        Raises:
+            FileNotFoundError: A missing file, or a folder without images.
+            ValueError: An unreadable image, an array that is not uint8 RGB
+                ``(h, w, 3)``, a bad slide region, a non-positive
+                resolution.
+            TypeError: An input of another type.
+        """
+        return [
+            self.read(item, in_mpp, in_magnification)
+            for item in self.list_inputs(inputs)
+        ]
 
     def resolve(
         self,

@@ -29,11 +29,23 @@ pixels), in raster order:
 - **Atomic output**: the pyramid (:func:`~pathsr.slides.write_pyramid`) is
   streamed to ``<out>.tmp``, renamed to ``<out>`` when complete, and the
   parts folder is removed.
+- **Distributed** (``distributed=True`` in every rank of a process group):
+  rank 0 prepares the parts folder and lists the tissue tiles without a
+  saved part, in raster order; rank ``r`` of ``n`` computes block ``r`` of
+  ``n`` contiguous blocks of that list (sizes differ by one tile at most)
+  and saves its tiles as parts; after a barrier rank 0 writes the pyramid
+  from the parts, as a resumed run does, and removes them. Blocks rather
+  than every ``n``-th tile: a rank reads a compact band of the slide, and
+  the file tiles that neighbouring windows share are read and decoded
+  once (OpenSlide's tile cache, the page cache). The output is
+  byte-identical to one process's; the ranks must share the filesystem of
+  ``out``.
 
 Memory holds a few windows and tiles (``batch_size`` of them), whatever the
 slide size; the reduced levels are accumulated in memory maps on disk.
 """
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -46,10 +58,13 @@ from typing import (Iterator, List, NamedTuple, Optional, Sequence, Tuple,
 import numpy as np
 import torch
 import torch.nn as nn
+from mmengine.dist import (all_gather_object, broadcast_object_list,
+                           get_dist_info)
 
 from pathsr.slides import SlideReader, open_slide, segment_tissue
 from pathsr.slides.pyramid_writer import (check_tiling, pyramid_shapes,
                                           write_pyramid)
+from .distributed import contiguous_block
 from .inferencer import SRInferencer
 from .tiled_inference import (Tile, autocast_context, batch_tiles,
                               model_kind, predict_tiles, resolve_out_shape,
@@ -57,6 +72,9 @@ from .tiled_inference import (Tile, autocast_context, batch_tiles,
 
 #: Output suffixes of whole-slide SR.
 TIFF_SUFFIXES = ('.tif', '.tiff')
+#: Suffixes of the slide files taken from an input folder.
+SLIDE_SUFFIXES = ('.svs', '.tif', '.tiff', '.ndpi', '.mrxs', '.scn', '.vms',
+                  '.vmu', '.bif', '.svslide')
 #: Largest output accepted by default (pixels): a 1 Mpx x 1 Mpx slide.
 MAX_SLIDE_PIXELS = 1 << 40
 
@@ -64,8 +82,9 @@ MAX_SLIDE_PIXELS = 1 << 40
 class SlideSRResult(NamedTuple):
     """What :func:`super_resolve_slide` wrote: the file, the LR ``(h, w)``
     read, the output ``(H, W)``, its mpp ``(x, y)`` (None when unknown),
-    the ``(H, W)`` of every level, and tile counts (all, tissue, computed
-    in this run, reused from an interrupted run)."""
+    the ``(H, W)`` of every level, tile counts (all, tissue, computed in
+    this run, reused from an interrupted run) and the tiles each rank
+    computed (one count in a single process)."""
     path: Path
     lr_shape: Tuple[int, int]
     out_shape: Tuple[int, int]
@@ -75,6 +94,7 @@ class SlideSRResult(NamedTuple):
     tissue_tiles: int
     computed_tiles: int
     reused_tiles: int
+    computed_per_rank: Tuple[int, ...]
 
 
 def _owner(index: int, lr_len: int, hr_len: int) -> int:
@@ -108,16 +128,20 @@ def _fingerprint(settings: dict, model: nn.Module) -> str:
     return digest.hexdigest()
 
 
+def _saved_fingerprint(parts: Path) -> Optional[str]:
+    """The fingerprint in ``parts/settings.json``; None when unreadable."""
+    try:
+        return json.loads((parts / 'settings.json').read_text())['fingerprint']
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def _prepare_parts(parts: Path, fingerprint: str,
                    settings: dict) -> None:
     """Create the parts folder, or keep it when its fingerprint matches."""
     record = parts / 'settings.json'
     if parts.exists():
-        try:
-            saved = json.loads(record.read_text())['fingerprint']
-        except (OSError, ValueError, KeyError):
-            saved = None
-        if saved == fingerprint:
+        if _saved_fingerprint(parts) == fingerprint:
             return
         warnings.warn(f'{parts} holds tiles of other settings (or is '
                       'damaged): discarding them')
@@ -126,6 +150,65 @@ def _prepare_parts(parts: Path, fingerprint: str,
     record.write_text(
         json.dumps(dict(fingerprint=fingerprint, settings=settings),
                    indent=1, sort_keys=True))
+
+
+def _share_tiles(parts: Path, fingerprint: str, settings: dict,
+                 selected: List[List[bool]]) -> List[Tuple[int, int]]:
+    """The ``(row, col)`` of the tissue tiles without a saved part, in
+    raster order, as rank 0 sees them after preparing ``parts``; the same
+    list on every rank.
+
+    Raises:
+        ValueError: The ranks differ in fingerprint (settings, model or
+            weights), or some do not see rank 0's ``parts/settings.json``
+            (no shared filesystem).
+    """
+    fingerprints = all_gather_object(fingerprint)
+    if len(set(fingerprints)) > 1:
+        others = [
+            r for r, other in enumerate(fingerprints)
+            if other != fingerprints[0]
+        ]
+        raise ValueError(
+            f'ranks {others} would compute other pixels than rank 0 for '
+            f'{parts}: give every rank the same arguments, slide file and '
+            'checkpoint')
+    todo = None
+    if get_dist_info()[0] == 0:
+        _prepare_parts(parts, fingerprint, settings)
+        # a listing, not a lookup per file, leaves no cached "missing"
+        # entries on network filesystems for the parts to come
+        saved = set(os.listdir(parts))
+        todo = [(i, j) for i, row in enumerate(selected)
+                for j, tissue in enumerate(row)
+                if tissue and f'r{i}_c{j}.npy' not in saved]
+    shared = [todo]
+    broadcast_object_list(shared)
+    sees = all_gather_object(_saved_fingerprint(parts) == fingerprint)
+    if not all(sees):
+        blind = [r for r, seen in enumerate(sees) if not seen]
+        raise ValueError(
+            f'ranks {blind} do not see {parts / "settings.json"} written by '
+            'rank 0: distributed whole-slide SR needs a filesystem that all '
+            'ranks share for --out')
+    return shared[0]
+
+
+def _check_parts(parts: Path, tiles: List[Tuple[int, int]]) -> None:
+    """Check that the parts of ``tiles`` are in ``parts``.
+
+    Raises:
+        FileNotFoundError: Some are missing (their rank wrote elsewhere).
+    """
+    saved = set(os.listdir(parts))
+    missing = [
+        f'r{i}_c{j}.npy' for i, j in tiles if f'r{i}_c{j}.npy' not in saved
+    ]
+    if missing:
+        raise FileNotFoundError(
+            f'{len(missing)} tiles computed by the ranks are not in {parts} '
+            f'(e.g. {missing[0]}): the ranks must share the filesystem of '
+            'the output')
 
 
 def _save_part(path: Path, tile: np.ndarray) -> None:
@@ -235,7 +318,8 @@ def super_resolve_slide(
         background: Sequence[int] = (255, 255, 255),
         overwrite: bool = False,
         progress: bool = False,
-        max_pixels: int = MAX_SLIDE_PIXELS) -> SlideSRResult:
+        max_pixels: int = MAX_SLIDE_PIXELS,
+        distributed: bool = False) -> SlideSRResult:
     """Super-resolve ``slide`` (or a region) into the pyramidal TIFF ``out``.
 
     Args:
@@ -266,15 +350,26 @@ def super_resolve_slide(
         overwrite: Replace an existing ``out``.
         progress: Show a progress bar over the tissue tiles.
         max_pixels: Largest output accepted, in pixels.
+        distributed: Split the tiles between the ranks of the default
+            process group (every rank calls this with the same arguments
+            and a model with the same weights; the ranks share the
+            filesystem of ``out``). Without a process group, or with one
+            rank, this is the single-process run.
 
     Returns:
-        SlideSRResult: The output and its geometry.
+        SlideSRResult: The output and its geometry; in a distributed run
+        every rank returns rank 0's.
 
     Raises:
-        FileNotFoundError: The slide does not exist.
+        FileNotFoundError: The slide does not exist; in a distributed run,
+            tiles of other ranks that rank 0 cannot find.
         FileExistsError: ``out`` exists and ``overwrite`` is False.
         ValueError: A bad suffix, region, target, tile, background,
-            compression or level count; a target mpp without the slide's.
+            compression or level count; a target mpp without the slide's;
+            ranks with other settings or weights, or that do not see the
+            parts folder of rank 0.
+        OSError: In a distributed run, on the ranks other than 0 when rank
+            0 failed to write ``out`` (rank 0 raises its own error).
     """
     if isinstance(model, SRInferencer):
         halo = model.halo if halo is None else halo
@@ -352,13 +447,22 @@ def super_resolve_slide(
             tissue=[tissue, thumbnail_size],
             amp=bool(amp))
         parts = out.with_name(out.name + '.parts')
-        _prepare_parts(parts, _fingerprint(settings, model), settings)
+        fingerprint = _fingerprint(settings, model)
+        rank, world_size = get_dist_info() if distributed else (0, 1)
+        if world_size == 1:
+            _prepare_parts(parts, fingerprint, settings)
+        else:
+            todo = _share_tiles(parts, fingerprint, settings, selected)
+            mine = contiguous_block(todo, rank, world_size)
         counts = dict(computed=0, reused=0)
         bar = None
-        if progress:
+        if progress and rank == 0:
             from tqdm import tqdm
-            bar = tqdm(total=sum(map(sum, selected)), unit='tile',
-                       desc='SR tiles')
+            bar = tqdm(
+                total=sum(map(sum, selected)) if world_size == 1 else
+                len(mine),
+                unit='tile',
+                desc='SR tiles')
 
         def computed(row: tuple, todo: List[int]) -> Iterator[np.ndarray]:
             """The SR tiles of ``todo`` (columns) in tile row ``row``."""
@@ -406,35 +510,74 @@ def super_resolve_slide(
                         bar.update(1)
                     yield part
 
-        partial = out.with_name(out.name + '.tmp')
-        description = dict(
-            software='pathsr whole-slide SR',
-            mpp=None if out_mpp is None else list(out_mpp),
-            source=Path(slide).name,
-            region=[x, y, width, height],
-            source_mpp=lr_mpp,
-            model=type(model).__name__)
-        try:
-            shapes = write_pyramid(
-                partial,
-                level0(),
-                out_shape,
-                mpp=out_mpp,
-                tile=tile,
-                levels=levels,
-                compression=compression,
-                quality=quality,
-                ome=ome,
-                description=description,
-                scratch_dir=parts / 'pyramid')
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        finally:
-            if bar is not None:
-                bar.close()
-    os.replace(partial, out)
-    shutil.rmtree(parts)
-    return SlideSRResult(out, lr_shape, out_shape, out_mpp, shapes,
-                         len(rows) * len(cols), sum(map(sum, selected)),
-                         counts['computed'], counts['reused'])
+        def write() -> List[Tuple[int, int]]:
+            """Stream the pyramid to ``out`` (through ``<out>.tmp``) and
+            remove the parts; the ``(H, W)`` of the levels."""
+            partial = out.with_name(out.name + '.tmp')
+            description = dict(
+                software='pathsr whole-slide SR',
+                mpp=None if out_mpp is None else list(out_mpp),
+                source=Path(slide).name,
+                region=[x, y, width, height],
+                source_mpp=lr_mpp,
+                model=type(model).__name__)
+            try:
+                shapes = write_pyramid(
+                    partial,
+                    level0(),
+                    out_shape,
+                    mpp=out_mpp,
+                    tile=tile,
+                    levels=levels,
+                    compression=compression,
+                    quality=quality,
+                    ome=ome,
+                    description=description,
+                    scratch_dir=parts / 'pyramid')
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
+            finally:
+                if bar is not None:
+                    bar.close()
+            os.replace(partial, out)
+            shutil.rmtree(parts)
+            return shapes
+
+        def result(shapes: List[Tuple[int, int]], computed_tiles: int,
+                   per_rank: Sequence[int]) -> SlideSRResult:
+            tissue_tiles = sum(map(sum, selected))
+            return SlideSRResult(out, lr_shape, out_shape, out_mpp, shapes,
+                                 len(rows) * len(cols), tissue_tiles,
+                                 computed_tiles,
+                                 tissue_tiles - computed_tiles,
+                                 tuple(per_rank))
+
+        if world_size == 1:
+            shapes = write()
+            return result(shapes, counts['computed'], [counts['computed']])
+        # distributed: each rank saves its block of tiles as parts, rank 0
+        # then writes the pyramid from the parts as a resumed run does
+        for i, group in itertools.groupby(mine, key=lambda ij: ij[0]):
+            columns = [j for _, j in group]
+            for j, part in zip(columns, computed(rows[i], columns)):
+                _save_part(parts / f'r{i}_c{j}.npy', part)
+                if bar is not None:
+                    bar.update(1)
+        if bar is not None:
+            bar.close()
+            bar = None
+        per_rank = all_gather_object(len(mine))  # every rank is done
+        outcome = [None, None]  # rank 0's result, or its error
+        if rank == 0:
+            try:
+                _check_parts(parts, todo)
+                outcome[0] = result(write(), len(todo), per_rank)
+            except Exception as error:
+                outcome[1] = f'{type(error).__name__}: {error}'
+                broadcast_object_list(outcome)
+                raise
+        broadcast_object_list(outcome)
+        if outcome[1] is not None:
+            raise OSError(f'rank 0 failed to write {out}: {outcome[1]}')
+        return outcome[0]

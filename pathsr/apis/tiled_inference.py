@@ -46,7 +46,6 @@ query chunk and the output array.
 """
 import contextlib
 import math
-import warnings
 from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
@@ -56,6 +55,7 @@ import torch.nn as nn
 from pathsr.models.editors import (FixedScaleSRModel, ImplicitSRModel,
                                    InterpolationSRModel)
 from pathsr.structures import MAX_OUTPUT_PIXELS, output_shape
+from pathsr.utils.amp import autocast_context
 
 #: LR pixels (halo included) one forward call may see when no tile is given:
 #: 512 x 512, e.g. one 448-px core with a 32-px halo.
@@ -307,21 +307,6 @@ def _check_image(img: np.ndarray) -> Tuple[int, int]:
     if img.shape[0] < 1 or img.shape[1] < 1:
         raise ValueError(f'the LR image is empty: {img.shape}')
     return img.shape[0], img.shape[1]
-
-
-def autocast_context(device: torch.device,
-              amp: bool) -> contextlib.AbstractContextManager:
-    """bf16 (fp16 where bf16 is unsupported) autocast on CUDA; on the CPU
-    ``amp`` is ignored with a warning."""
-    if not amp:
-        return contextlib.nullcontext()
-    if device.type != 'cuda':
-        warnings.warn(f'amp needs a CUDA device, the model is on {device}: '
-                      'running in float32')
-        return contextlib.nullcontext()
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() \
-        else torch.float16
-    return torch.autocast('cuda', dtype=dtype)
 
 
 class _Progress:

@@ -66,7 +66,7 @@ def test_liif_ensemble_of_codes_is_bilinear_interpolation_inside():
     init_default_scope('pathsr')
     channels, h, w = 5, 8, 11
     head = LIIFHead(in_channels=channels, feat_unfold=False,
-                    cell_decode=False,
+                    cell_decode=False, fold_first_layer=False,
                     imnet=dict(type='ReturnCode', channels=channels))
     feat = torch.randn(2, channels, h, w, dtype=torch.float64)
     # queries between the first and last LR pixel centres (no border)

@@ -490,3 +490,20 @@ def test_ablation_configs_differ_from_iste_by_one_switch(
     assert cfg['model'] == full['model']
     assert cfg['train_dataloader'] == full['train_dataloader']
     assert cfg['param_scheduler'] == full['param_scheduler']
+
+
+@pytest.mark.parametrize('mode', ['tiled', 'faithful'])
+def test_bf16_prediction_stays_close_to_float32(mode):
+    """``amp_predict`` runs the decoders in bf16 (the texture sinusoids in
+    float32); the image moves by bf16 rounding only."""
+    model = _model(mode, chunk=500).eval()
+    lr = torch.randint(0, 256, (3, 13, 10), dtype=torch.uint8,
+                       generator=torch.Generator().manual_seed(3))
+    sample = lambda: SRDataSample(metainfo=dict(  # noqa: E731
+        lr_shape=(13, 10), out_shape=(35, 27), scale=2.7))
+    ref = model.test_step(dict(inputs=[lr], data_samples=[sample()]))
+    model.amp_predict = True
+    amp = model.test_step(dict(inputs=[lr], data_samples=[sample()]))
+    diff = (amp[0].pred_img - ref[0].pred_img).abs().max()
+    assert amp[0].pred_img.dtype == torch.float32
+    assert 0 < diff < 0.03

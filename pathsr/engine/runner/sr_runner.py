@@ -16,7 +16,7 @@ class CheckpointMismatchError(RuntimeError):
 
 @RUNNERS.register_module()
 class SRRunner(Runner):
-    """mmengine's :class:`~mmengine.runner.Runner` with two changes.
+    """mmengine's :class:`~mmengine.runner.Runner` with these changes.
 
     1. Checkpoints hold only types that ``torch.load(weights_only=True)``
        accepts (the default since PyTorch 2.6): after every hook has added its
@@ -29,7 +29,12 @@ class SRRunner(Runner):
        another architecture raises :class:`CheckpointMismatchError` naming
        the file and the missing, unexpected and mis-shaped parameters,
        instead of mmengine's warning and a silently random model.
-    3. In a distributed run a model with nothing to train (Bicubic) is not
+    3. ``compile=True`` (or a dict of :func:`torch.compile` arguments) in
+       the config compiles the model's networks in place
+       (:meth:`~pathsr.models.BaseSRModel.compile_networks`) before
+       training, validation and test alike (mmengine compiles only
+       ``train_step``); parameter names and checkpoints do not change.
+    4. In a distributed run a model with nothing to train (Bicubic) is not
        wrapped in DistributedDataParallel, which refuses such a module;
        evaluation only needs the data split between ranks and the results
        gathered, which the sampler and the evaluator do.
@@ -41,6 +46,29 @@ class SRRunner(Runner):
                 p.requires_grad for p in model.parameters()):
             return model.to(get_device())
         return super().wrap_model(model_wrapper_cfg, model)
+
+    def _maybe_compile(self, target: str) -> None:
+        compile_cfg = self.cfg.get('compile')
+        if not compile_cfg:
+            return
+        model = self.model.module if is_model_wrapper(
+            self.model) else self.model
+        if not hasattr(model, 'compile_networks'):
+            raise TypeError(f'compile is set in {self.cfg.filename}, but '
+                            f'{type(model).__name__} has no compile_networks '
+                            '(derive it from pathsr BaseSRModel)')
+        model.compile_networks(
+            **({} if compile_cfg is True else dict(compile_cfg)))
+        self.logger.info(f'compiled the networks of {type(model).__name__} '
+                         f'({target}); the first iterations are slow')
+
+    def val(self) -> dict:
+        self._maybe_compile('val_step')
+        return super().val()
+
+    def test(self) -> dict:
+        self._maybe_compile('test_step')
+        return super().test()
 
     def call_hook(self, fn_name: str, **kwargs) -> None:
         if fn_name == 'after_load_checkpoint':

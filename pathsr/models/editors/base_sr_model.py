@@ -1,11 +1,12 @@
 """Base of the pathsr model wrappers: the ``forward`` modes of MMEngine."""
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from mmengine.model import BaseModel
 
 from pathsr.registry import MODELS
 from pathsr.structures import SRDataSample
+from pathsr.utils.amp import autocast_context
 
 DEFAULT_PREPROCESSOR = dict(type='SRDataPreprocessor')
 
@@ -19,9 +20,17 @@ class BaseSRModel(BaseModel):
     sample's ``pred_img`` (``(3, H, W)`` in ``[0, 1]``, ``(H, W)`` = its
     ``out_shape`` metainfo). The data preprocessor is built from pathsr's
     registry, ``default_preprocessor`` when none is configured.
+
+    ``amp_predict = True`` (``tools/test.py --amp``) runs ``val_step`` and
+    ``test_step`` under bf16 autocast (fp16 on GPUs without bf16); training
+    precision is the optimiser wrapper's (``AmpOptimWrapper``).
     """
 
     default_preprocessor: dict = DEFAULT_PREPROCESSOR
+    #: submodules that :meth:`compile_networks` compiles
+    compile_targets: Tuple[str, ...] = ()
+    #: predict (validation, test) under mixed-precision autocast
+    amp_predict: bool = False
 
     def __init__(self,
                  data_preprocessor: Optional[dict] = None,
@@ -46,6 +55,35 @@ class BaseSRModel(BaseModel):
             return self.predict(inputs, data_samples)
         raise ValueError(
             f'mode must be tensor, loss or predict, got {mode!r}')
+
+    def val_step(self, data: Union[dict, tuple, list]) -> list:
+        with self._predict_autocast():
+            return super().val_step(data)
+
+    def test_step(self, data: Union[dict, tuple, list]) -> list:
+        with self._predict_autocast():
+            return super().test_step(data)
+
+    def _predict_autocast(self):
+        device = next(iter(self.data_preprocessor.buffers())).device
+        return autocast_context(device, self.amp_predict)
+
+    def compile_networks(self, **compile_cfg) -> None:
+        """``torch.compile`` the networks that do the work, in place.
+
+        Each submodule named in ``compile_targets`` is compiled with
+        :meth:`torch.nn.Module.compile`, so parameter names, state dicts and
+        checkpoints stay those of the eager model. ``compile_cfg`` goes to
+        :func:`torch.compile` (``mode``, ``dynamic``, ``backend``...).
+        Calling it twice does nothing more.
+        """
+        if getattr(self, '_networks_compiled', False):
+            return
+        for name in self.compile_targets:
+            module = getattr(self, name, None)
+            if module is not None:
+                module.compile(**compile_cfg)
+        self._networks_compiled = True
 
     def tensor(self, inputs: torch.Tensor) -> torch.Tensor:
         """The network's raw output for ``inputs``."""

@@ -5,6 +5,7 @@ import torch
 
 from pathsr.registry import MODELS
 from pathsr.structures import SRDataSample
+from pathsr.utils.amp import upcast
 from .base_sr_model import BaseSRModel
 
 
@@ -28,6 +29,8 @@ class FixedScaleSRModel(BaseSRModel):
             only evaluated (Bicubic).
         data_preprocessor: Config of the data preprocessor.
     """
+
+    compile_targets = ('generator', )
 
     def __init__(self,
                  generator: dict,
@@ -58,7 +61,9 @@ class FixedScaleSRModel(BaseSRModel):
 
     def predict(self, inputs: torch.Tensor,
                 data_samples: List[SRDataSample]) -> List[SRDataSample]:
-        pred = self.data_preprocessor.destruct(self.generator(inputs))
+        # float32 even when the network ran under bf16 autocast
+        pred = self.data_preprocessor.destruct(
+            upcast(self.generator(inputs)))
         for i, sample in enumerate(data_samples):
             height, width = sample.metainfo['out_shape']
             if pred.shape[-2] < height or pred.shape[-1] < width:

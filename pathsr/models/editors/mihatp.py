@@ -53,6 +53,8 @@ class MiHATP(FixedScaleSRModel):
         data_preprocessor: Config of the data preprocessor.
     """
 
+    compile_targets = ('generator', 'contrastive_generator')
+
     def __init__(self,
                  generator: dict,
                  pixel_loss: dict = dict(type='L1Loss'),

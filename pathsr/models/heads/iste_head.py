@@ -220,7 +220,8 @@ class ISTEHead(BaseModule):
                                       (row_size, col_size), rel_cell)
                 index = (tiles[b] == tile).nonzero()[:, 0]
                 best, key_index = self.stf.retrieve(pixel[b][:, index], keys)
-                texture[:, index] = self.stf.gather(keys, key_index)
-                score[:, index] = best
+                texture[:, index] = self.stf.gather(keys, key_index).to(
+                    texture.dtype)
+                score[:, index] = best.to(score.dtype)
             fused.append(self.stf.fuse_texture(pixel[b], texture, score))
         return torch.stack(fused)

@@ -2,9 +2,11 @@
 from typing import Dict, Optional
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from pathsr.registry import MODELS
+from ..layers.mlp import MLP
 from .local_ensemble import ensemble_query, gather_codes
 
 
@@ -26,6 +28,8 @@ class LIIFHead(BaseModule):
         feat_unfold: Concatenate the 3x3 neighbourhood of each code.
         local_ensemble: Blend the four surrounding codes.
         cell_decode: Give the MLP the query's cell size.
+        fold_first_layer: Apply the first layer's code part per LR pixel
+            (needs an :class:`MLP` ``imnet``).
     """
 
     def __init__(self,
@@ -34,6 +38,7 @@ class LIIFHead(BaseModule):
                  feat_unfold: bool = True,
                  local_ensemble: bool = True,
                  cell_decode: bool = True,
+                 fold_first_layer: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.feat_unfold = feat_unfold
@@ -43,25 +48,47 @@ class LIIFHead(BaseModule):
         in_dim += 2 if cell_decode else 0
         imnet = imnet or dict(type='MLP', out_dim=3, hidden_list=[256] * 4)
         self.imnet = MODELS.build(imnet, default_args=dict(in_dim=in_dim))
+        self.code_dim = in_dim - (4 if cell_decode else 2)
+        if fold_first_layer and not isinstance(self.imnet, MLP):
+            raise ValueError('fold_first_layer needs an MLP imnet, got '
+                             f'{type(self.imnet).__name__}')
+        self.fold_first_layer = fold_first_layer
 
     def prepare(self, feat: torch.Tensor,
                 inputs: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """Per-image state computed once before the queries."""
-        return dict(feat=feat)
+        """Per-image state computed once before the queries: the feature
+        map, or with ``fold_first_layer`` the first layer's code part
+        ``(B, hidden, h, w)`` (its bias included)."""
+        if not self.fold_first_layer:
+            return dict(feat=feat)
+        first = self.imnet[0]
+        weight = first.weight[:, :self.code_dim]
+        if self.feat_unfold:  # column c * 9 + 3 di + dj -> (c, di, dj)
+            weight = weight.unflatten(1, (-1, 3, 3))
+            return dict(first=F.conv2d(feat, weight, first.bias, padding=1))
+        return dict(first=F.conv2d(feat, weight[..., None, None], first.bias))
 
     def query(self, state: Dict[str, torch.Tensor], coord: torch.Tensor,
               cell: torch.Tensor) -> torch.Tensor:
         """RGB ``(B, N, 3)`` at ``coord`` with cells ``cell``."""
-        feat = state['feat']
-        lr_shape = feat.shape[-2:]
+        fmap = state['first'] if self.fold_first_layer else state['feat']
+        lr_shape = fmap.shape[-2:]
         q = ensemble_query(coord, lr_shape, self.local_ensemble)
-        parts = [gather_codes(feat, q.row, q.col, self.feat_unfold),
-                 q.rel_coord]
+        geometry = [q.rel_coord]
         if self.cell_decode:
             rel_cell = cell * cell.new_tensor(lr_shape)
-            parts.append(rel_cell[:, None].expand_as(q.rel_coord))
-        # the four codes of every query go through the MLP in one call
-        pred = self.imnet(torch.cat(parts, -1))
+            geometry.append(rel_cell[:, None].expand_as(q.rel_coord))
+        if self.fold_first_layer:
+            first = self.imnet[0]
+            hidden = gather_codes(fmap, q.row, q.col) + F.linear(
+                torch.cat(geometry, -1), first.weight[:, self.code_dim:])
+            pred = self.imnet.after_first_layer(hidden)
+        else:
+            pred = self.imnet(
+                torch.cat([
+                    gather_codes(fmap, q.row, q.col, self.feat_unfold),
+                    *geometry
+                ], -1))
         return (pred * q.weight[..., None]).sum(1)
 
     def forward(self, feat: torch.Tensor, coord: torch.Tensor,

@@ -55,8 +55,9 @@ def ensemble_query(coord: torch.Tensor,
     index = ((shifted + 1) / 2 * size).floor().long()
     row = index[..., 0].clamp_(0, h - 1)
     col = index[..., 1].clamp_(0, w - 1)
-    centre = torch.stack([(2 * row + 1) / h - 1, (2 * col + 1) / w - 1], -1)
-    rel_coord = (coord[:, None] - centre.to(coord.dtype)) * size
+    # LR pixel centres, in the queries' dtype (float64 stays exact)
+    centre = (2 * torch.stack([row, col], -1) + 1).to(coord.dtype) / size - 1
+    rel_coord = (coord[:, None] - centre) * size
     if local_ensemble:
         area = (rel_coord[..., 0] * rel_coord[..., 1]).abs() + 1e-9
         # the code of shift k takes the area of its diagonal opposite 3 - k

@@ -7,6 +7,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from pathsr.registry import MODELS
+from pathsr.utils.amp import float32_region, upcast
 from .local_ensemble import bilinear_skip, ensemble_query, gather_codes
 
 
@@ -23,6 +24,8 @@ class LTEHead(BaseModule):
     with the local-ensemble weights and the bilinearly upsampled LR input
     (border padding) is added. Shapes: ``(B, C, h, w)`` features, ``(B, N,
     2)`` coord/cell, ``(B, 3, h, w)`` normalised input -> ``(B, N, 3)``.
+    Under autocast the maps and the Fourier basis stay in float32 (only the
+    MLP runs in bf16): the phase ``t`` reaches tens of periods.
 
     Args:
         in_channels: ``C``, the encoder's output channels.
@@ -50,7 +53,10 @@ class LTEHead(BaseModule):
     def prepare(self, feat: torch.Tensor,
                 inputs: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Amplitude and frequency maps, computed once per image."""
-        return dict(coef=self.coef(feat), freq=self.freq(feat), inputs=inputs)
+        with float32_region(feat.device):
+            feat = upcast(feat)
+            return dict(
+                coef=self.coef(feat), freq=self.freq(feat), inputs=inputs)
 
     def query(self, state: Dict[str, torch.Tensor], coord: torch.Tensor,
               cell: torch.Tensor) -> torch.Tensor:
@@ -61,11 +67,12 @@ class LTEHead(BaseModule):
         q_coef = gather_codes(coef, q.row, q.col)
         q_freq = gather_codes(freq, q.row, q.col)
         q_freq = q_freq.unflatten(-1, (-1, 2))  # (..., hidden / 2, (fy, fx))
-        t = (q_freq * q.rel_coord[..., None, :]).sum(-1)
-        rel_cell = cell * cell.new_tensor(lr_shape)
-        t = t + self.phase(rel_cell)[:, None]
-        x = q_coef * torch.cat([torch.cos(math.pi * t),
-                                torch.sin(math.pi * t)], -1)
+        with float32_region(coord.device):
+            t = (q_freq * upcast(q.rel_coord[..., None, :])).sum(-1)
+            rel_cell = upcast(cell * cell.new_tensor(lr_shape))
+            t = t + self.phase(rel_cell)[:, None]
+            x = q_coef * torch.cat([torch.cos(math.pi * t),
+                                    torch.sin(math.pi * t)], -1)
         pred = (self.imnet(x) * q.weight[..., None]).sum(1)
         return pred + bilinear_skip(state['inputs'], coord)
 

@@ -35,3 +35,11 @@ class MLP(nn.Sequential):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x)
+
+    def after_first_layer(self, x: torch.Tensor) -> torch.Tensor:
+        """The layers after the first Linear, applied to its output ``x``
+        ``(..., hidden_list[0])`` (heads that compute the first layer
+        themselves)."""
+        for layer in list(self)[1:]:
+            x = layer(x)
+        return x

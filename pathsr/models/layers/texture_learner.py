@@ -13,6 +13,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from pathsr.registry import MODELS
+from pathsr.utils.amp import float32_region, upcast
 
 
 @MODELS.register_module()
@@ -29,7 +30,8 @@ class TextureLearner(BaseModule):
     code multiplies the "x" frequency map by the row offset and the "y" map
     by the column offset, and so does this module (the names only tell the
     maps apart). Unlike LTE there is no ``pi`` factor, no cosine half and one
-    phase per channel.
+    phase per channel. Under autocast the maps and the sinusoid stay in
+    float32, as in LTE.
 
     Args:
         in_channels: ``C``, the channels of the LR features.
@@ -49,10 +51,12 @@ class TextureLearner(BaseModule):
 
     def maps(self, feat: torch.Tensor) -> torch.Tensor:
         """``(B, C, h, w) -> (B, 3 D, h, w)``: amplitude, freq_x, freq_y."""
-        return torch.cat(
-            [self.amplitude(feat),
-             self.freq_x(feat),
-             self.freq_y(feat)], 1)
+        with float32_region(feat.device):
+            feat = upcast(feat)
+            return torch.cat(
+                [self.amplitude(feat),
+                 self.freq_x(feat),
+                 self.freq_y(feat)], 1)
 
     def forward(self, codes: torch.Tensor, rel_coord: torch.Tensor,
                 rel_cell: torch.Tensor) -> torch.Tensor:
@@ -61,6 +65,8 @@ class TextureLearner(BaseModule):
         cell in the ``[-1, 1]`` frame times ``(h, w)``; broadcast against
         each other)."""
         amplitude, freq_x, freq_y = codes.split(self.texture_dim, -1)
-        phase = 2 * math.pi * torch.sigmoid(self.phase(rel_cell))
-        return amplitude * torch.sin(freq_x * rel_coord[..., :1] +
-                                     freq_y * rel_coord[..., 1:] + phase)
+        with float32_region(codes.device):
+            rel_coord = upcast(rel_coord)
+            phase = 2 * math.pi * torch.sigmoid(self.phase(upcast(rel_cell)))
+            return amplitude * torch.sin(freq_x * rel_coord[..., :1] +
+                                         freq_y * rel_coord[..., 1:] + phase)
