@@ -1,4 +1,4 @@
-"""The Slurm scripts and ``--launcher slurm`` on the CPU, with a fake srun.
+"""The launch scripts (torchrun, Slurm) and ``--launcher slurm`` on the CPU.
 
 The fake ``srun`` starts ``--ntasks`` copies of its command in the
 background with Slurm's variables, as srun does on one node; the fake
@@ -6,6 +6,7 @@ background with Slurm's variables, as srun does on one node; the fake
 """
 import json
 import os
+import subprocess
 
 import pytest
 from mmengine.config import Config
@@ -127,3 +128,68 @@ def test_infer_outside_srun_exits_with_a_message(monkeypatch, capsys):
               '--launcher', 'slurm'])
     assert error.value.code == 1
     assert '--launcher slurm needs SLURM_PROCID' in capsys.readouterr().err
+
+
+RECORD = '#!/usr/bin/env bash\necho "$@" >> "$(dirname "$0")/calls"\n'
+
+
+@pytest.mark.parametrize('script, args, expected', [
+    ('dist_train.sh', ['cfg.py', '2', '--amp'],
+     ['tools/train.py', '--launcher', 'pytorch', 'cfg.py', '--amp']),
+    ('dist_test.sh', ['cfg.py', 'ck.pth', '2', '--out', 'm.json'],
+     ['tools/test.py', '--launcher', 'pytorch', 'cfg.py', 'ck.pth', '--out',
+      'm.json']),
+    ('dist_infer.sh', ['2', 'cfg.py', 'ck.pth', 'in/', '--out', 'o/'],
+     ['tools/infer.py', '--launcher', 'pytorch', 'cfg.py', 'ck.pth', 'in/',
+      '--out', 'o/']),
+    ('slurm_train.sh', ['part', 'job', 'cfg.py', 'wd', '--amp'],
+     ['tools/train.py', '--launcher', 'slurm', 'cfg.py', '--work-dir', 'wd',
+      '--amp']),
+    ('slurm_train.sh', ['part', 'job', 'cfg.py', '--amp'],
+     ['tools/train.py', '--launcher', 'slurm', 'cfg.py', '--amp']),
+    ('slurm_test.sh', ['part', 'job', 'cfg.py', 'ck.pth', '--out', 'm.json'],
+     ['tools/test.py', '--launcher', 'slurm', 'cfg.py', 'ck.pth', '--out',
+      'm.json']),
+    ('slurm_infer.sh', ['part', 'job', 'cfg.py', 'in/', '--out', 'o/'],
+     ['tools/infer.py', '--launcher', 'slurm', 'cfg.py', 'in/', '--out',
+      'o/']),
+])
+def test_launch_scripts_pass_their_arguments(tmp_path, repo, script, args,
+                                             expected):
+    """Each dist_*/slurm_* script starts its tool through dist_launch.sh
+    (torchrun with NNODES, NODE_RANK, MASTER_ADDR, PORT) or
+    slurm_launch.sh (srun with GPUS, GPUS_PER_NODE), with the arguments in
+    order; recorded by a fake ``python`` and ``srun``."""
+    for name in ('python', 'srun'):
+        (tmp_path / name).write_text(RECORD)
+        (tmp_path / name).chmod(0o755)
+    env = dict(os.environ, PATH=f'{tmp_path}:{os.environ["PATH"]}',
+               NNODES='3', NODE_RANK='1', MASTER_ADDR='10.0.0.7',
+               PORT='29777', GPUS='12', GPUS_PER_NODE='8')
+    subprocess.run(['bash', f'tools/{script}', *args], cwd=repo, env=env,
+                   check=True)
+    call = (tmp_path / 'calls').read_text().split()
+    tool = next(i for i, word in enumerate(call) if word.endswith('.py'))
+    assert call[tool].endswith(expected[0])
+    assert call[tool + 1:] == expected[1:]
+    if script.startswith('dist'):
+        assert call[:tool] == [
+            '-m', 'torch.distributed.run', '--nnodes=3', '--node_rank=1',
+            '--master_addr=10.0.0.7', '--master_port=29777',
+            '--nproc_per_node=2'
+        ]
+    else:
+        for option in ('-p', 'part', '--job-name=job', '--gres=gpu:8',
+                       '--ntasks=12', '--ntasks-per-node=8',
+                       '--kill-on-bad-exit=1', 'python', '-u'):
+            assert option in call[:tool]
+
+
+@pytest.mark.parametrize('script', ['dist_train.sh', 'dist_test.sh',
+                                    'dist_infer.sh', 'slurm_train.sh',
+                                    'slurm_test.sh', 'slurm_infer.sh'])
+def test_launch_scripts_without_arguments_print_their_usage(repo, script):
+    proc = subprocess.run(['bash', f'tools/{script}'], cwd=repo,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f'usage: bash tools/{script}')
