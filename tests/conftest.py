@@ -1,9 +1,11 @@
 """Shared fixtures: the repository root and a runner for the command-line tools."""
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import List
+from types import ModuleType
+from typing import Callable, List
 
 import numpy as np
 import pytest
@@ -57,6 +59,38 @@ def _write_tiles(folder: Path, count: int, size: int = 200) -> List[Path]:
 def run_tool():
     """``run_tool(args, check=True, env=None)`` runs a tool from the repo."""
     return _run_tool
+
+
+def _load_tool(path: str) -> ModuleType:
+    """The script ``path`` of the repository (``tools/...``) imported as a
+    module, for tests that call its functions."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem,
+                                                  REPO / path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='session')
+def load_tool() -> Callable[[str], ModuleType]:
+    """``load_tool('tools/...py')`` imports a tool script as a module."""
+    return _load_tool
+
+
+@pytest.fixture(scope='session')
+def demo_slide_tool() -> ModuleType:
+    """``tools/dataset_converters/make_demo_slide.py`` (synthetic H&E
+    images and pyramidal TIFF slides)."""
+    return _load_tool('tools/dataset_converters/make_demo_slide.py')
+
+
+@pytest.fixture(scope='session')
+def demo_slide(demo_slide_tool, tmp_path_factory) -> Path:
+    """A 256x192 synthetic slide at 0.25 um/px with 3 levels."""
+    path = tmp_path_factory.mktemp('slide') / 'slide.tiff'
+    demo_slide_tool.write_pyramid(
+        str(path), demo_slide_tool.make_demo_image((256, 192), seed=0))
+    return path
 
 
 @pytest.fixture(scope='session')

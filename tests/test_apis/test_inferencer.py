@@ -3,7 +3,6 @@
 The models are tiny and randomly initialised; their checkpoints are written
 by the tests (``{'state_dict': ...}``, as mmengine's CheckpointHook does).
 """
-import importlib.util
 import math
 
 import cv2
@@ -55,14 +54,10 @@ def image_file(tmp_path_factory, image):
 
 
 @pytest.fixture(scope='module')
-def slide(tmp_path_factory, repo, image):
+def slide(tmp_path_factory, demo_slide_tool, image):
     """A 3-level slide at 0.25 um/px (40x) whose level 0 is ``image``
     upsampled x4, so that its 10x level is about ``image``."""
-    spec = importlib.util.spec_from_file_location(
-        'make_demo_slide',
-        repo / 'tools/dataset_converters/make_demo_slide.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = demo_slide_tool
     level0 = cv2.resize(
         image, (208 * 2, 160 * 2), interpolation=cv2.INTER_CUBIC)
     path = tmp_path_factory.mktemp('slide') / 'slide.tiff'

@@ -3,7 +3,6 @@
 The slide is 256x192 px at 0.25 um/px, 3 levels (make_demo_slide.py); the
 model is Bicubic (no parameters): arbitrary-scale, and fixed x4.
 """
-import importlib.util
 
 import numpy as np
 import pytest
@@ -20,15 +19,8 @@ TILE = 64
 
 
 @pytest.fixture(scope='module')
-def slide(repo, tmp_path_factory):
-    spec = importlib.util.spec_from_file_location(
-        'make_demo_slide',
-        repo / 'tools/dataset_converters/make_demo_slide.py')
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
-    path = tmp_path_factory.mktemp('slide') / 'slide.tiff'
-    demo.write_pyramid(str(path), demo.make_demo_image((256, 192), seed=0))
-    return path
+def slide(demo_slide):
+    return demo_slide
 
 
 @pytest.fixture(scope='module')

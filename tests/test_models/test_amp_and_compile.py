@@ -4,7 +4,6 @@ runs through mmengine's AmpOptimWrapper, and compiled networks equal the
 eager ones with unchanged parameter names."""
 import copy
 
-import pytest
 import torch
 from mmengine.optim import AmpOptimWrapper
 from mmengine.registry import init_default_scope

@@ -1,5 +1,4 @@
 """SlideReader backends on real pyramidal tiled TIFFs written with tifffile."""
-import importlib.util
 
 import cv2
 import numpy as np
@@ -10,17 +9,9 @@ from pathsr.slides import (OpenSlideReader, TiffSlideReader,
                            composite_on_white, open_slide)
 
 
-def _load_tool(repo):
-    path = repo / 'tools/dataset_converters/make_demo_slide.py'
-    spec = importlib.util.spec_from_file_location('make_demo_slide', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='module')
-def demo(repo):
-    return _load_tool(repo)
+def demo(demo_slide_tool):
+    return demo_slide_tool
 
 
 @pytest.fixture(scope='module')

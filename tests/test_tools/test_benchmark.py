@@ -1,6 +1,5 @@
 """tools/analysis_tools/benchmark.py on tiny configs and sizes (CPU)."""
 import contextlib
-import importlib.util
 import io
 import json
 import math
@@ -28,11 +27,8 @@ SRCNN_MACS = (3 * 64 * 81, 64 * 32 * 25, 32 * 3 * 25)
 
 
 @pytest.fixture(scope='module')
-def tool(repo):
-    spec = importlib.util.spec_from_file_location('benchmark', repo / TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool(TOOL)
 
 
 @pytest.fixture(scope='module')

@@ -4,7 +4,6 @@ Each distributed run is compared with the same command run in one process
 (``main(argv)`` of ``pathsr-infer`` in this process): the files must be
 byte-identical.
 """
-import importlib.util
 import os
 import re
 from pathlib import Path
@@ -20,16 +19,8 @@ from pathsr.apis.distributed import (contiguous_block, raise_first_error,
 
 
 @pytest.fixture(scope='module')
-def slide(repo, tmp_path_factory):
-    """The 256x192 demo slide (0.25 um/px, 3 levels) of test_slide_sr."""
-    spec = importlib.util.spec_from_file_location(
-        'make_demo_slide',
-        repo / 'tools/dataset_converters/make_demo_slide.py')
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
-    path = tmp_path_factory.mktemp('slide') / 'slide.tiff'
-    demo.write_pyramid(str(path), demo.make_demo_image((256, 192), seed=0))
-    return path
+def slide(demo_slide):
+    return demo_slide
 
 
 def test_two_ranks_resume_a_slide_into_the_one_process_file(

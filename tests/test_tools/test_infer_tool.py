@@ -4,7 +4,6 @@ One run goes through the ``tools/infer.py`` wrapper in a subprocess; the
 others call its ``main(argv)`` in this process (the same code, without the
 interpreter start-up).
 """
-import importlib.util
 
 import cv2
 import numpy as np
@@ -107,14 +106,10 @@ def test_color_correction_option_keeps_a_faithful_sr(tmp_path, image_file,
     assert np.abs(plain - corrected).mean() < 1
 
 
-def test_slide_region_to_a_target_mpp(tmp_path, repo, capsys):
+def test_slide_region_to_a_target_mpp(tmp_path, demo_slide_tool, capsys):
     """Bicubic at any scale (InterpolationSRModel) on a demo slide region
     read at 10x, written as a TIFF that records its mpp."""
-    spec = importlib.util.spec_from_file_location(
-        'make_demo_slide',
-        repo / 'tools/dataset_converters/make_demo_slide.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = demo_slide_tool
     slide = tmp_path / 'slide.tiff'
     tool.write_pyramid(str(slide), tool.make_demo_image((512, 384)), mpp=0.25)
     main([

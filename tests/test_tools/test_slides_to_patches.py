@@ -1,6 +1,5 @@
 """tools/dataset_converters/slides_to_patches.py on small pyramidal TIFFs."""
 import csv
-import importlib.util
 import os
 import re
 
@@ -18,17 +17,9 @@ ARGS = ['--magnification', '40', '--patch-size', '64',
         '--split', '0.6', '0.2', '0.2', '--workers', '2']
 
 
-def _load(repo, path, name):
-    spec = importlib.util.spec_from_file_location(name, repo / path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='module')
-def demo(repo):
-    return _load(repo, 'tools/dataset_converters/make_demo_slide.py',
-                 'make_demo_slide')
+def demo(demo_slide_tool):
+    return demo_slide_tool
 
 
 @pytest.fixture(scope='module')
@@ -146,13 +137,13 @@ def test_lr_patches_are_coregistered(first_run, slides):
             reader.close()
 
 
-def test_split_is_by_slide(first_run, repo):
+def test_split_is_by_slide(first_run, load_tool):
     out, _ = first_run
     splits = {}
     for row in _manifest(out):
         splits.setdefault(row['slide'], set()).add(row['split'])
     assert all(len(s) == 1 for s in splits.values())
-    tool = _load(repo, TOOL, 'slides_to_patches')
+    tool = load_tool(TOOL)
     names = ['junk', 'nompp', 'tiny', 'truncated'] + GOOD
     expected = tool.split_slides(names, (0.6, 0.2, 0.2), 0)
     assert {n: s.pop() for n, s in splits.items()} == {
@@ -162,8 +153,8 @@ def test_split_is_by_slide(first_run, repo):
 @pytest.mark.parametrize('count', range(1, 9))
 @pytest.mark.parametrize('fractions', [(0.8, 0.1, 0.1), (0.5, 0.5, 0),
                                        (1, 0, 0), (0.7, 0.15, 0.15)])
-def test_split_rule(repo, count, fractions):
-    tool = _load(repo, TOOL, 'slides_to_patches')
+def test_split_rule(load_tool, count, fractions):
+    tool = load_tool(TOOL)
     names = [f's{i}' for i in range(count)]
     split = tool.split_slides(names, fractions, seed=3)
     assert split == tool.split_slides(names[::-1], fractions, seed=3)

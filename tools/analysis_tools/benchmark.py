@@ -59,20 +59,15 @@ the settings and the command line) and, as Markdown tables, to stdout and
 """
 import argparse
 import contextlib
-import ctypes
 import datetime
 import functools
 import gc
 import json
 import math
-import os
-import platform
-import resource
 import statistics
 import sys
-import time
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -82,13 +77,15 @@ import torch.nn.functional as F  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.optim import OptimWrapper, build_optim_wrapper  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from pathsr.apis.tiled_inference import (autocast_context,  # noqa: E402
                                          model_kind, resolve_out_shape)
 from pathsr.registry import MODELS  # noqa: E402
 from pathsr.structures import SRDataSample, output_shape  # noqa: E402
 from pathsr.utils import enable_amp, load_config  # noqa: E402
+from pathsr.utils.benchmark import (count_flops, device_name,  # noqa: E402
+                                    memory_method, peak_memory,
+                                    time_iterations)
 
 GB = 1e9
 
@@ -186,84 +183,6 @@ def parse_args() -> argparse.Namespace:
 # --------------------------------------------------------------- measuring
 
 
-def synchronize(device: torch.device) -> None:
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
-def time_iterations(fn: Callable, warmup: int, repeats: int,
-                    device: torch.device
-                    ) -> Tuple[List[float], List[float], object]:
-    """Seconds of ``warmup`` then ``repeats`` calls of ``fn``, each timed
-    between two synchronisations, and the last call's result."""
-    times = []
-    for _ in range(warmup + repeats):
-        synchronize(device)
-        start = time.perf_counter()
-        result = fn()
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return times[:warmup], times[warmup:], result
-
-
-def reset_rss_peak() -> bool:
-    """Reset the kernel's peak-RSS counter, so that ``ru_maxrss`` restarts
-    at the current resident size (Linux >= 4.0); False where refused.
-    Freed heap memory is first handed back to the system (glibc's
-    ``malloc_trim``), so that the next phase does not grow into it
-    unseen."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL('libc.so.6').malloc_trim(0)
-    try:
-        with open('/proc/self/clear_refs', 'w') as file:
-            file.write('5')
-    except OSError:
-        return False
-    return True
-
-
-def max_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def memory_method(device: torch.device) -> str:
-    if device.type == 'cuda':
-        return ('torch.cuda.max_memory_allocated, reset before each phase '
-                '(weights, optimizer state and activations)')
-    if reset_rss_peak():
-        return ('CPU: growth of ru_maxrss during the phase, after freed '
-                'heap memory is returned (malloc_trim) and the peak reset '
-                '(/proc/self/clear_refs): memory beyond what was resident '
-                'before the phase')
-    return ('CPU: growth of ru_maxrss during the phase; the peak could not be '
-            'reset, so a phase below an earlier peak shows 0 (lower bound)')
-
-
-@contextlib.contextmanager
-def peak_memory(device: torch.device) -> Iterator[Dict[str, int]]:
-    """Yield a dict whose ``'bytes'`` is the phase's peak memory on exit
-    (see :func:`memory_method`)."""
-    record: Dict[str, int] = {}
-    gc.collect()
-    if device.type == 'cuda':
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(device)
-        yield record
-        record['bytes'] = torch.cuda.max_memory_allocated(device)
-    else:
-        reset_rss_peak()
-        start = max_rss_bytes()
-        yield record
-        record['bytes'] = max_rss_bytes() - start
-
-
-def count_flops(fn: Callable) -> int:
-    """FLOPs of one eager call of ``fn`` (a multiply-add counts 2)."""
-    with FlopCounterMode(display=False) as counter:
-        fn()
-    return counter.get_total_flops()
-
-
 def measure_peak_tflops(device: torch.device, warmup: int,
                         repeats: int) -> Tuple[float, str]:
     """TFLOP/s of a large square matmul (median time) and its description:
@@ -277,21 +196,6 @@ def measure_peak_tflops(device: torch.device, warmup: int,
     name = str(dtype).replace('torch.', '')
     return tflops, (f'measured: median of {repeats} {name} {size}x{size} '
                     'matmuls')
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == 'cuda':
-        return torch.cuda.get_device_name(device)
-    cpuinfo = Path('/proc/cpuinfo')
-    names = [
-        line.split(':', 1)[1].strip()
-        for line in cpuinfo.read_text().splitlines()
-        if line.startswith('model name')
-    ] if cpuinfo.is_file() else []
-    name = names[0] if names else (platform.processor()
-                                   or platform.machine())
-    return (f'{name}, {os.cpu_count()} cores, {torch.get_num_threads()} '
-            'torch threads')
 
 
 # ---------------------------------------------------------------- the model

@@ -4,16 +4,16 @@
         --lr-size 512 --scale 8 --chunk 30000 [--device cuda] \
         [--cfg-options model.head.stf_mode=faithful]
 
-On CUDA the peak is ``torch.cuda.max_memory_allocated``; on the CPU it is the
-growth of the process's peak resident memory (``ru_maxrss``) during the call,
-after a warm-up on a small input. The report splits it into the output image
+The peak is :func:`pathsr.utils.benchmark.peak_memory`'s:
+``torch.cuda.max_memory_allocated`` on CUDA, on the CPU the growth of the
+process's peak resident memory during the call, after a warm-up on a small
+input. The report splits it into the output image
 (``H * W * 3`` float32, which ``predict`` must hold), the encoder features and
 the rest, which the query chunk bounds. Weights do not change memory, so a
 randomly initialised model is allowed, but only with ``--random-init``.
 """
 import argparse
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -21,22 +21,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import load_checkpoint  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 
-from pathsr.registry import MODELS  # noqa: E402
 from pathsr.structures import SRDataSample, output_shape  # noqa: E402
+from pathsr.utils import load_config  # noqa: E402
+from pathsr.utils.benchmark import (add_weights_args,  # noqa: E402
+                                    build_measured_model, peak_memory,
+                                    synchronize)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
-    parser.add_argument('--checkpoint', help='weights to load')
-    parser.add_argument(
-        '--random-init',
-        action='store_true',
-        help='measure a randomly initialised model (no checkpoint)')
+    add_weights_args(parser)
     parser.add_argument('--lr-size', type=int, default=512)
     parser.add_argument('--scale', type=float, default=8.0)
     parser.add_argument('--chunk', type=int, help='queries per chunk')
@@ -48,19 +45,14 @@ def parse_args() -> argparse.Namespace:
         action=DictAction,
         help='override config keys, e.g. model.head.stf_mode=faithful')
     args = parser.parse_args()
-    if not args.checkpoint and not args.random_init:
-        parser.error('give --checkpoint, or --random-init to measure a '
-                     'randomly initialised model')
+    if (args.checkpoint is None) == (not args.random_init):
+        parser.error('give either --checkpoint FILE or --random-init to '
+                     'measure a randomly initialised model')
     return args
 
 
-def peak_bytes(device: str) -> int:
-    if device.startswith('cuda'):
-        return torch.cuda.max_memory_allocated(device)
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def predict(model, size: int, scale: float, device: str) -> float:
+def predict(model: torch.nn.Module, size: int, scale: float,
+            device: torch.device) -> float:
     lr = torch.randint(0, 256, (3, size, size), dtype=torch.uint8)
     sample = SRDataSample(
         metainfo=dict(
@@ -70,30 +62,24 @@ def predict(model, size: int, scale: float, device: str) -> float:
     data = model.data_preprocessor(
         dict(inputs=[lr.to(device)], data_samples=[sample]))
     start = time.perf_counter()
-    model(**data, mode='predict')
-    if device.startswith('cuda'):
-        torch.cuda.synchronize(device)
+    with torch.no_grad():
+        model(**data, mode='predict')
+    synchronize(device)
     return time.perf_counter() - start
 
 
 def main() -> None:
     args = parse_args()
-    init_default_scope('pathsr')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    model = MODELS.build(cfg.model).to(args.device).eval()
-    if args.checkpoint:
-        load_checkpoint(model, args.checkpoint, map_location=args.device)
+    device = torch.device(args.device)
+    model = build_measured_model(
+        load_config(args.config, args.cfg_options), args.checkpoint,
+        args.random_init, device)
     if args.chunk:
         model.eval_chunk = args.chunk
-    predict(model, 16, args.scale, args.device)  # warm-up
-    if args.device.startswith('cuda'):
-        torch.cuda.reset_peak_memory_stats(args.device)
-    before = peak_bytes(args.device)
-    seconds = predict(model, args.lr_size, args.scale, args.device)
-    peak = peak_bytes(args.device) - (0 if args.device.startswith('cuda')
-                                      else before)
+    predict(model, 16, args.scale, device)  # warm-up
+    with peak_memory(device) as memory:
+        seconds = predict(model, args.lr_size, args.scale, device)
+    peak = memory['bytes']
     height, width = output_shape((args.lr_size, args.lr_size), args.scale)
     features = model.encoder.out_channels * args.lr_size**2 * 4
     report = dict(

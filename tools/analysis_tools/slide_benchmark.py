@@ -10,18 +10,17 @@ super-resolved by :func:`~pathsr.apis.super_resolve_slide` into a pyramidal
 BigTIFF, every tile computed (``tissue=False``), as ``pathsr-infer`` does
 for a slide. Without ``--slide`` a synthetic 40x slide of the largest side
 is built from the demo crops (``tools/dataset_converters/make_demo_slide.py``).
-Per region: wall time, output megapixels/s, and the peak memory of the run:
-``torch.cuda.max_memory_allocated`` on CUDA and the growth of the process's
-peak RSS (``ru_maxrss``) on the CPU. Bounded memory shows as the same peak
-for every region size. The weights do not change speed or memory, so a
-randomly initialised model is allowed, but only with ``--random-init``.
+Per region: wall time, output megapixels/s, and the peak memory of the run
+(:func:`pathsr.utils.benchmark.peak_memory`: ``max_memory_allocated`` on
+CUDA, weights included; on the CPU the growth of the peak RSS over what was
+resident before the region). Bounded memory shows as the same peak for
+every region size. The weights do not change speed or memory, so a randomly
+initialised model is allowed, but only with ``--random-init``.
 """
 import argparse
 import datetime
 import importlib.util
 import json
-import platform
-import resource
 import sys
 import tempfile
 import time
@@ -31,22 +30,20 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import load_checkpoint  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 
 from pathsr.apis import super_resolve_slide  # noqa: E402
-from pathsr.registry import MODELS  # noqa: E402
+from pathsr.utils import load_config  # noqa: E402
+from pathsr.utils.benchmark import (add_weights_args,  # noqa: E402
+                                    build_measured_model, device_name,
+                                    memory_method, peak_memory,
+                                    synchronize)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
-    parser.add_argument('--checkpoint', help='weights to load')
-    parser.add_argument(
-        '--random-init',
-        action='store_true',
-        help='measure a randomly initialised model (no checkpoint)')
+    add_weights_args(parser)
     parser.add_argument(
         '--regions',
         type=int,
@@ -79,56 +76,28 @@ def synthetic_slide(folder: Path, side: int) -> Path:
     return path
 
 
-def build_model(args: argparse.Namespace,
-                device: torch.device) -> torch.nn.Module:
-    if (args.checkpoint is None) == (not args.random_init):
-        raise SystemExit('give either --checkpoint FILE or --random-init')
-    init_default_scope('pathsr')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    model = MODELS.build(cfg.model)
-    if args.checkpoint:
-        load_checkpoint(model, args.checkpoint, map_location='cpu',
-                        strict=True)
-    model = model.to(device).eval()
-    if args.compile:
-        model.compile_networks()
-    return model
-
-
-def peak_bytes(device: torch.device) -> int:
-    if device.type == 'cuda':
-        return torch.cuda.max_memory_allocated(device)
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def run_region(model: torch.nn.Module, slide: Path, side: int,
                args: argparse.Namespace, out_dir: Path,
                device: torch.device) -> dict:
     """Super-resolve the top-left ``side`` x ``side`` region once."""
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-    before = peak_bytes(device)
     out = out_dir / f'region_{side}.tif'
-    start = time.perf_counter()
-    result = super_resolve_slide(
-        model, slide, out, scale=args.scale, region=(0, 0, side, side),
-        tile=args.tile, halo=args.halo, batch_size=args.batch_size,
-        amp=args.amp, tissue=False, overwrite=True)
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-    seconds = time.perf_counter() - start
+    with peak_memory(device) as memory:
+        synchronize(device)
+        start = time.perf_counter()
+        result = super_resolve_slide(
+            model, slide, out, scale=args.scale, region=(0, 0, side, side),
+            tile=args.tile, halo=args.halo, batch_size=args.batch_size,
+            amp=args.amp, tissue=False, overwrite=True)
+        synchronize(device)
+        seconds = time.perf_counter() - start
     height, width = result.out_shape
     out.unlink()
-    peak = peak_bytes(device)
     return dict(
         lr_side=side,
         out_shape=[height, width],
         seconds=seconds,
         out_mp_per_s=height * width / seconds / 1e6,
-        peak_mib=(peak if device.type == 'cuda' else peak - before) / 2**20)
+        peak_mib=memory['bytes'] / 2**20)
 
 
 def main() -> None:
@@ -139,7 +108,14 @@ def main() -> None:
         raise SystemExit(f'--scale must be > 1, got {args.scale}')
     device = torch.device(args.device or (
         'cuda' if torch.cuda.is_available() else 'cpu'))
-    model = build_model(args, device)
+    try:
+        model = build_measured_model(
+            load_config(args.config, args.cfg_options), args.checkpoint,
+            args.random_init, device)
+    except ValueError as error:
+        raise SystemExit(str(error))
+    if args.compile:
+        model.compile_networks()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         slide = Path(args.slide) if args.slide else synthetic_slide(
@@ -154,11 +130,9 @@ def main() -> None:
         config=args.config,
         command=' '.join(sys.argv),
         date=datetime.date.today().isoformat(),
-        device=torch.cuda.get_device_name(device)
-        if device.type == 'cuda' else f'{platform.processor() or "cpu"} '
-        f'({torch.get_num_threads()} threads)',
-        memory='max_memory_allocated' if device.type == 'cuda' else
-        'ru_maxrss growth',
+        device=device_name(device),
+        torch=torch.__version__,
+        memory=memory_method(device),
         amp=args.amp,
         compile=args.compile,
         scale=args.scale,
