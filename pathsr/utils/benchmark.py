@@ -21,6 +21,7 @@ from mmengine.runner import load_checkpoint
 from torch.utils.flop_counter import FlopCounterMode
 
 from pathsr.registry import MODELS
+from pathsr.structures import SRDataSample
 
 
 def synchronize(device: torch.device) -> None:
@@ -156,3 +157,15 @@ def build_measured_model(cfg: Config, checkpoint: Optional[str],
     if checkpoint:
         load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
     return model.to(device).eval()
+
+
+def random_predict_batch(side: int, scale: float, out_shape: Tuple[int, int],
+                         device: torch.device) -> dict:
+    """A test batch as the dataloader packs it: one random uint8 LR image
+    ``(3, side, side)`` on ``device`` and its data sample with the metainfo
+    ``predict`` reads (``lr_shape``, ``scale``, ``out_shape``)."""
+    lr = torch.randint(0, 256, (3, side, side), dtype=torch.uint8,
+                       device=device)
+    sample = SRDataSample(metainfo=dict(
+        lr_shape=(side, side), scale=scale, out_shape=tuple(out_shape)))
+    return dict(inputs=[lr], data_samples=[sample])

@@ -200,3 +200,31 @@ def test_classical_parameter_counts():
     assert encoder.out_channels == 64
     assert len(encoder.layers) == 6
     assert sum(len(layer.blocks) for layer in encoder.layers) == 36
+
+
+@pytest.mark.parametrize('arch', ['SwinIR', 'HAT'])
+def test_activation_checkpointing_keeps_outputs_and_gradients(arch):
+    """``with_cp`` recomputes each residual group in the backward pass (it
+    is entered twice) and changes nothing else: same output and the same
+    gradients, stochastic depth included (the RNG state is replayed)."""
+    results = []
+    for with_cp in (False, True):
+        torch.manual_seed(0)
+        model = MODELS.build(dict(type=arch, arch='demo', upscale_factor=2,
+                                  drop_path_rate=0.5, with_cp=with_cp))
+        calls = []
+        model.layers[0].register_forward_pre_hook(
+            lambda *args: calls.append(1))
+        torch.manual_seed(1)
+        x = torch.rand(2, 3, 16, 12, requires_grad=True)
+        out = model(x)
+        (out * torch.linspace(0, 1, out.numel()).view_as(out)).sum().backward()
+        results.append((out.detach(), x.grad,
+                        [p.grad for p in model.parameters()], len(calls)))
+    (out, x_grad, grads, calls), (out_cp, x_grad_cp, grads_cp, calls_cp) = \
+        results
+    assert (calls, calls_cp) == (1, 2)
+    torch.testing.assert_close(out_cp, out)
+    torch.testing.assert_close(x_grad_cp, x_grad)
+    for grad_cp, grad in zip(grads_cp, grads):
+        torch.testing.assert_close(grad_cp, grad)

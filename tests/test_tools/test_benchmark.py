@@ -248,3 +248,27 @@ def test_mihatp_training_counts_both_branches(tool, monkeypatch, tmp_path):
     # forward and backward of the base and the contrastive branch (and the
     # VGG), against the base's forward alone on the same 16 px LR
     assert row['train']['flops'] > 4 * row['infer']['flops']
+
+
+def test_a_phase_out_of_memory_is_recorded_and_the_rest_measured(
+        tool, monkeypatch, tmp_path):
+    """A training step that runs out of device memory (MiHATP at batch 16
+    on a small GPU) leaves a skipped cell; inference is still measured."""
+    count_flops = tool.count_flops
+
+    def fail_on_training(fn):
+        if fn.func.__name__ == 'train_step':
+            raise torch.OutOfMemoryError(
+                'CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 ...')
+        return count_flops(fn)
+
+    monkeypatch.setattr(tool, 'count_flops', fail_on_training)
+    out_md = tmp_path / 'bench.md'
+    report = _main(tool, monkeypatch, tmp_path, [
+        SRCNN, *SMALL, '--peak-tflops', '1', '--out-md', str(out_md)])
+    (row, ) = report['results']
+    assert row['train'] is None
+    assert row['train_skipped'] == 'out of memory: CUDA out of memory'
+    assert row['infer']['output_mp_per_s'] > 0
+    assert '| srcnn_histo_x4 | - (out of memory: CUDA out of memory) |' in \
+        out_md.read_text()

@@ -55,7 +55,8 @@ VGG19 of MiHATP's contrastive loss needs its ImageNet weights (not
 downloaded), or ``--random-init-extractor`` to measure with a random one
 (the cost is the same). The results go to ``--out-json`` (every figure,
 the settings and the command line) and, as Markdown tables, to stdout and
-``--out-md``.
+``--out-md``. A phase that runs out of device memory is reported as
+skipped, with the error, and the other phases and configs still run.
 """
 import argparse
 import contextlib
@@ -67,7 +68,7 @@ import math
 import statistics
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -85,7 +86,7 @@ from pathsr.structures import SRDataSample, output_shape  # noqa: E402
 from pathsr.utils import enable_amp, load_config  # noqa: E402
 from pathsr.utils.benchmark import (count_flops, device_name,  # noqa: E402
                                     memory_method, peak_memory,
-                                    time_iterations)
+                                    random_predict_batch, time_iterations)
 
 GB = 1e9
 
@@ -324,17 +325,12 @@ def make_infer_batch(model: nn.Module, args: argparse.Namespace,
         out_shape = resolve_out_shape(model, (side, side), args.scale)
     except ValueError as error:
         raise SystemExit(f'{config}: {error}')
-    lr = torch.randint(0, 256, (3, side, side), dtype=torch.uint8,
-                       device=device)
-    sample = SRDataSample(
-        metainfo=dict(
-            lr_shape=(side, side), scale=args.scale, out_shape=out_shape))
     sizes = dict(
         lr_shape=[side, side],
         scale=args.scale,
         out_shape=list(out_shape),
         eval_chunk=getattr(model, 'eval_chunk', None))
-    return dict(inputs=[lr], data_samples=[sample]), sizes
+    return random_predict_batch(side, args.scale, out_shape, device), sizes
 
 
 # ------------------------------------------------------------------ phases
@@ -382,35 +378,57 @@ def benchmark(config: str, name: str, args: argparse.Namespace,
     if 'train' in args.modes and row['trainable_params'] > 0:
         optim_wrapper = make_optim_wrapper(model, cfg, args, device, config)
         data, sizes = make_train_batch(model, kind, args, device, config)
-        model.train()
         step = functools.partial(model.train_step, data, optim_wrapper)
-        phases['train'] = (True, step, count_flops(step), sizes)
+        phases['train'] = (True, step, sizes)
     elif 'train' in args.modes:
         row.update(train=None, train_skipped='no trainable parameters')
     if 'infer' in args.modes:
         data, sizes = make_infer_batch(model, args, device, config)
         predict = functools.partial(run_predict, model, data,
                                     autocast_context(device, args.amp))
-        model.eval()
-        phases['infer'] = (False, predict, count_flops(predict), sizes)
+        phases['infer'] = (False, predict, sizes)
+    flops = {}
+    for phase, (training, fn, _) in phases.items():
+        model.train(training)
+        with skip_when_out_of_memory(row, phase, device):
+            flops[phase] = count_flops(fn)  # eager, before any compiling
     if args.compile:
         model.compile_networks(
             **({'mode': args.compile_mode} if args.compile_mode else {}))
-    for phase, (training, fn, flops, sizes) in phases.items():
+    for phase, (training, fn, sizes) in phases.items():
+        if phase not in flops:
+            continue
         model.train(training)
-        figures = run_phase(fn, flops, args, device, peak_tflops)
-        result = figures.pop('result')
-        if training:
-            figures.update(
-                iters_per_s=1 / figures['seconds'],
-                samples_per_s=args.batch / figures['seconds'],
-                loss=result['loss'].item())
-        else:
-            height, width = sizes['out_shape']
-            figures.update(output_mp_per_s=height * width /
-                           figures['seconds'] / 1e6)
-        row[phase] = dict(sizes, **figures)
+        with skip_when_out_of_memory(row, phase, device):
+            figures = run_phase(fn, flops[phase], args, device, peak_tflops)
+            result = figures.pop('result')
+            if training:
+                figures.update(
+                    iters_per_s=1 / figures['seconds'],
+                    samples_per_s=args.batch / figures['seconds'],
+                    loss=result['loss'].item())
+            else:
+                height, width = sizes['out_shape']
+                figures.update(output_mp_per_s=height * width /
+                               figures['seconds'] / 1e6)
+            row[phase] = dict(sizes, **figures)
     return row
+
+
+@contextlib.contextmanager
+def skip_when_out_of_memory(row: dict, phase: str,
+                            device: torch.device) -> Iterator[None]:
+    """Record ``phase`` as skipped when it runs out of device memory, so
+    that the other phases and configs are still measured."""
+    try:
+        yield
+    except torch.OutOfMemoryError as error:
+        row[phase] = None
+        row[f'{phase}_skipped'] = 'out of memory: ' + str(error).split(
+            '. ')[0]
+        gc.collect()
+        if device.type == 'cuda':
+            torch.cuda.empty_cache()
 
 
 # ------------------------------------------------------------------ report

@@ -23,11 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
-from pathsr.structures import SRDataSample, output_shape  # noqa: E402
+from pathsr.structures import output_shape  # noqa: E402
 from pathsr.utils import load_config  # noqa: E402
 from pathsr.utils.benchmark import (add_weights_args,  # noqa: E402
                                     build_measured_model, peak_memory,
-                                    synchronize)
+                                    random_predict_batch, synchronize)
 
 
 def parse_args() -> argparse.Namespace:
@@ -53,14 +53,10 @@ def parse_args() -> argparse.Namespace:
 
 def predict(model: torch.nn.Module, size: int, scale: float,
             device: torch.device) -> float:
-    lr = torch.randint(0, 256, (3, size, size), dtype=torch.uint8)
-    sample = SRDataSample(
-        metainfo=dict(
-            lr_shape=(size, size),
-            scale=scale,
-            out_shape=output_shape((size, size), scale)))
-    data = model.data_preprocessor(
-        dict(inputs=[lr.to(device)], data_samples=[sample]))
+    """Seconds of one ``predict`` of a random ``size`` x ``size`` LR image at
+    ``scale``."""
+    data = model.data_preprocessor(random_predict_batch(
+        size, scale, output_shape((size, size), scale), device))
     start = time.perf_counter()
     with torch.no_grad():
         model(**data, mode='predict')

@@ -45,6 +45,8 @@ class HAT(SwinIR):
             linearly from 0 over all blocks.
         patch_norm: LayerNorm after the patch embedding.
         block_cfg: Config of the blocks (default :class:`HAB`).
+        with_cp: Activation checkpointing of the residual groups while
+            training (see :class:`SwinIR`).
         init_cfg: mmengine initialisation config.
     """
 
@@ -78,6 +80,7 @@ class HAT(SwinIR):
                  drop_path_rate: float = 0.1,
                  patch_norm: bool = True,
                  block_cfg: dict = dict(type='HAB'),
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         if upscale_factor is None:
             raise ValueError('HAT has only the pixel-shuffle upsampler; '
@@ -114,4 +117,5 @@ class HAT(SwinIR):
                 squeeze_factor=settings['squeeze_factor'],
                 conv_scale=conv_scale),
             group_cfg=dict(type='RHAG', overlap_ratio=overlap_ratio),
+            with_cp=with_cp,
             init_cfg=init_cfg)

@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from timm.layers import trunc_normal_
+from torch.utils.checkpoint import checkpoint
 
 from pathsr.registry import MODELS
 from .arch_settings import resolve_arch
@@ -52,6 +53,10 @@ class SwinIR(BaseModule):
         group_cfg: Config of the residual groups; built with ``dim``,
             ``depth``, ``num_heads``, ``window_size``, ``drop_path`` and
             ``block_cfg``.
+        with_cp: Activation checkpointing of the residual groups while
+            training: only each group's input is kept for the backward pass,
+            which recomputes the group (about a third more compute for much
+            less memory; same outputs and gradients).
         init_cfg: mmengine initialisation config.
     """
 
@@ -81,6 +86,7 @@ class SwinIR(BaseModule):
                  patch_norm: bool = True,
                  block_cfg: dict = dict(type='SwinTransformerBlock'),
                  group_cfg: dict = dict(type='ResidualSwinTransformerBlock'),
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         settings = resolve_arch(
@@ -97,6 +103,7 @@ class SwinIR(BaseModule):
         dim = settings['embed_dim']
         self.window_size = settings['window_size']
         self.upscale_factor = upscale_factor
+        self.with_cp = with_cp
         self.out_channels = mid_channels if upscale_factor is None \
             else out_channels
 
@@ -148,7 +155,10 @@ class SwinIR(BaseModule):
         b, c, h, w = x.shape
         tokens = self.patch_norm(x.flatten(2).transpose(1, 2))
         for layer in self.layers:
-            tokens = layer(tokens, (h, w))
+            if self.with_cp and tokens.requires_grad:
+                tokens = checkpoint(layer, tokens, (h, w), use_reentrant=False)
+            else:
+                tokens = layer(tokens, (h, w))
         return self.norm(tokens).transpose(1, 2).reshape(b, c, h, w)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
