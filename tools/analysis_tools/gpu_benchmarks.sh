@@ -10,9 +10,9 @@
 #   compile    the optimised settings plus torch.compile, for LIIF and ISTE
 #   slide      ISTE x4 whole-slide SR of 1024^2, 2048^2 and 4096^2 LR regions (to 16384^2), bf16
 # Shapes are those of the reference table: training batch 16 of 48x48 LR (2304 queries),
-# x4 inference of a 256x256 LR image (SIZES overrides them, e.g. for a CPU smoke test). Weights
-# are random (speed does not depend on them). The device tool brings back at most 8 files: pack
-# OUT_DIR (tar) into $OUT there.
+# x4 inference of a 256x256 LR image (SIZES, PROFILE_SIZE and REGIONS override them, e.g. for a
+# CPU smoke test). Weights are random (speed does not depend on them). The device tool brings back
+# at most 8 files: pack OUT_DIR (tar) into $OUT there.
 set -uo pipefail
 OUT=${1:?usage: bash $0 OUT_DIR [eager] [optimised] [compile] [slide]}
 shift
@@ -37,7 +37,7 @@ CP="model.generator.with_cp=True"
 profile() {
     local phase=$1
     shift
-    python tools/analysis_tools/profile_predict.py "$ISTE" --random-init --lr-size 256 --scale 4 \
+    python tools/analysis_tools/profile_predict.py "$ISTE" --random-init --lr-size "${PROFILE_SIZE:-256}" --scale 4 \
         --out-md "$OUT/${phase}_profile_ISTE-SwinIR.md" "$@" >> "$OUT/$phase.log" 2>&1 \
         || echo "FAILED: $phase profile (see $phase.log)" | tee -a "$OUT/$phase.log"
 }

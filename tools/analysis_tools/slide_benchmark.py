@@ -143,7 +143,7 @@ def main() -> None:
     for row in rows:
         h, w = row['out_shape']
         print(f"| {row['lr_side']}^2 -> {h}x{w} | {row['seconds']:.1f} s | "
-              f"{row['out_mp_per_s']:.2f} | {row['peak_mib']:.0f} MiB |")
+              f"{row['out_mp_per_s']:.3g} | {row['peak_mib']:.0f} MiB |")
     if args.out_json:
         Path(args.out_json).write_text(json.dumps(report, indent=2))
 
