@@ -137,6 +137,19 @@ def add_weights_args(parser: argparse.ArgumentParser) -> None:
         help='measure a randomly initialised model (no checkpoint)')
 
 
+def parse_weights_args(
+        parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse the command line of a tool that called
+    :func:`add_weights_args`; exactly one of ``--checkpoint`` and
+    ``--random-init`` must be given, or the tool exits with a usage error.
+    """
+    args = parser.parse_args()
+    if (args.checkpoint is None) == (not args.random_init):
+        parser.error('give either --checkpoint FILE or --random-init (a '
+                     'randomly initialised model)')
+    return args
+
+
 def build_measured_model(cfg: Config, checkpoint: Optional[str],
                          random_init: bool,
                          device: torch.device) -> nn.Module:

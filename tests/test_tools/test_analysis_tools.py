@@ -39,11 +39,18 @@ def test_slide_benchmark_regions(liif, load_tool, tmp_path, monkeypatch):
     assert report['scale'] == 2.5 and 'ru_maxrss' in report['memory']
 
 
-def test_slide_benchmark_needs_weights_or_random_init(liif, load_tool,
-                                                      monkeypatch):
-    with pytest.raises(SystemExit, match='--checkpoint FILE or '
-                       '--random-init'):
-        _main(load_tool(SLIDE), monkeypatch, [liif[0], '--device', 'cpu'])
+@pytest.mark.parametrize('path', [SLIDE, PROFILE, MEMORY])
+@pytest.mark.parametrize('weights', [[], ['--random-init', '--checkpoint',
+                                          'x.pth']])
+def test_tools_need_weights_or_random_init(path, weights, liif, load_tool,
+                                           monkeypatch, capsys):
+    """A random model is measured only when asked for, and not with a
+    checkpoint too."""
+    with pytest.raises(SystemExit) as error:
+        _main(load_tool(path), monkeypatch, [liif[0], *weights])
+    assert error.value.code == 2
+    assert 'give either --checkpoint FILE or --random-init' in \
+        capsys.readouterr().err
 
 
 def test_profile_shares_add_up(liif, load_tool, tmp_path, monkeypatch):

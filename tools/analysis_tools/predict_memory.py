@@ -26,7 +26,8 @@ from mmengine.config import DictAction  # noqa: E402
 from pathsr.structures import output_shape  # noqa: E402
 from pathsr.utils import load_config  # noqa: E402
 from pathsr.utils.benchmark import (add_weights_args,  # noqa: E402
-                                    build_measured_model, peak_memory,
+                                    build_measured_model,
+                                    parse_weights_args, peak_memory,
                                     random_predict_batch, synchronize)
 
 
@@ -44,11 +45,7 @@ def parse_args() -> argparse.Namespace:
         nargs='+',
         action=DictAction,
         help='override config keys, e.g. model.head.stf_mode=faithful')
-    args = parser.parse_args()
-    if (args.checkpoint is None) == (not args.random_init):
-        parser.error('give either --checkpoint FILE or --random-init to '
-                     'measure a randomly initialised model')
-    return args
+    return parse_weights_args(parser)
 
 
 def predict(model: torch.nn.Module, size: int, scale: float,

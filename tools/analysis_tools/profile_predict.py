@@ -28,6 +28,7 @@ from pathsr.apis.tiled_inference import resolve_out_shape  # noqa: E402
 from pathsr.utils import autocast_context, load_config  # noqa: E402
 from pathsr.utils.benchmark import (add_weights_args,  # noqa: E402
                                     build_measured_model, device_name,
+                                    parse_weights_args,
                                     random_predict_batch, synchronize)
 
 #: aten operators counted as matrix work
@@ -57,9 +58,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--trace', help='Chrome trace file to write')
     parser.add_argument('--out-md', help='Markdown file for the tables')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    args = parser.parse_args()
-    if (args.checkpoint is None) == (not args.random_init):
-        parser.error('give either --checkpoint FILE or --random-init')
+    args = parse_weights_args(parser)
     if not args.scale > 1 or args.lr_size < 1 or args.rows < 1:
         parser.error('--scale must be > 1, --lr-size and --rows >= 1')
     return args

@@ -36,8 +36,8 @@ from pathsr.apis import super_resolve_slide  # noqa: E402
 from pathsr.utils import load_config  # noqa: E402
 from pathsr.utils.benchmark import (add_weights_args,  # noqa: E402
                                     build_measured_model, device_name,
-                                    memory_method, peak_memory,
-                                    synchronize)
+                                    memory_method, parse_weights_args,
+                                    peak_memory, synchronize)
 
 
 def parse_args() -> argparse.Namespace:
@@ -62,7 +62,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--device', default=None)
     parser.add_argument('--out-json', help='JSON file for the figures')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    return parser.parse_args()
+    return parse_weights_args(parser)
 
 
 def synthetic_slide(folder: Path, side: int) -> Path:
@@ -108,12 +108,9 @@ def main() -> None:
         raise SystemExit(f'--scale must be > 1, got {args.scale}')
     device = torch.device(args.device or (
         'cuda' if torch.cuda.is_available() else 'cpu'))
-    try:
-        model = build_measured_model(
-            load_config(args.config, args.cfg_options), args.checkpoint,
-            args.random_init, device)
-    except ValueError as error:
-        raise SystemExit(str(error))
+    model = build_measured_model(
+        load_config(args.config, args.cfg_options), args.checkpoint,
+        args.random_init, device)
     if args.compile:
         model.compile_networks()
     with tempfile.TemporaryDirectory() as tmp:
