@@ -1,9 +1,9 @@
 """Two-process training with tools/dist_train.sh and the projects/ example."""
 import json
-import sys
 
 import pytest
 import torch
+from mmengine.config import Config
 
 RECORD_HOOK = '''
 import json
@@ -77,25 +77,36 @@ def test_dist_train_splits_data_between_two_ranks(tmp_path, run_tool, repo):
              env=dict(PYTHONPATH=str(tmp_path)))
 
 
-def test_dist_multi_scale_test_equals_one_process(tmp_path, run_tool):
-    """Two gloo ranks split the val crops and gather the results: the
-    multi-scale metrics and per-image values equal a one-process run (the
-    parameter-free Bicubic model is not wrapped in DDP)."""
-    config = 'configs/bicubic/bicubic_demo_x1-4.py'
+@pytest.mark.parametrize('config, trained', [
+    ('configs/bicubic/bicubic_demo_x1-4.py', False),
+    ('configs/liif/liif-edsr-tiny_demo_x1-4.py', True),
+])
+def test_dist_multi_scale_test_equals_one_process(config, trained, tmp_path,
+                                                  run_tool, write_model,
+                                                  repo):
+    """Two gloo ranks (tools/dist_test.sh) split the val crops and gather
+    the results: the multi-scale metrics and per-image values equal a
+    one-process run. Bicubic has no parameters and is not wrapped in DDP;
+    the LIIF (random weights) is."""
+    checkpoint = []
+    if trained:
+        checkpoint = [write_model(tmp_path, 'model',
+                                  Config.fromfile(repo / config).model)[1]]
     one, two = tmp_path / 'one.json', tmp_path / 'two.json'
+    env = dict(OMP_NUM_THREADS='1', PORT='29632')
     run_tool([
-        'tools/test.py', config, '--work-dir',
+        'tools/test.py', config, *checkpoint, '--work-dir',
         str(tmp_path / 'one'), '--out',
         str(one)
-    ])
-    run_tool([
-        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-        '--master_port=29632', 'tools/test.py', config, '--launcher',
-        'pytorch', '--work-dir',
-        str(tmp_path / 'two'), '--out',
-        str(two)
-    ],
-             env=dict(OMP_NUM_THREADS='1'))
+    ], env=env)
+    if trained:
+        run_tool(['bash', 'tools/dist_test.sh', config, *checkpoint, '2',
+                  '--work-dir', str(tmp_path / 'two'), '--out', str(two)],
+                 env=env)
+    else:  # dist_test.sh needs a checkpoint argument
+        run_tool(['bash', 'tools/dist_launch.sh', '2', 'test.py', config,
+                  '--work-dir', str(tmp_path / 'two'), '--out', str(two)],
+                 env=env)
     single, dist = (json.loads(path.read_text()) for path in (one, two))
     assert set(dist['metrics']) == {
         f'x{s}/{m}'
