@@ -79,11 +79,12 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.optim import OptimWrapper, build_optim_wrapper  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
-from pathsr.apis.tiled_inference import (autocast_context,  # noqa: E402
-                                         model_kind, resolve_out_shape)
+from pathsr.apis.tiled_inference import (model_kind,  # noqa: E402
+                                         resolve_out_shape)
 from pathsr.registry import MODELS  # noqa: E402
 from pathsr.structures import SRDataSample, output_shape  # noqa: E402
-from pathsr.utils import enable_amp, load_config  # noqa: E402
+from pathsr.utils import (autocast_context, enable_amp,  # noqa: E402
+                          load_config)
 from pathsr.utils.benchmark import (count_flops, device_name,  # noqa: E402
                                     memory_method, peak_memory,
                                     random_predict_batch, time_iterations)

@@ -75,15 +75,20 @@ class BaseSRModel(BaseModel):
         :meth:`torch.nn.Module.compile`, so parameter names, state dicts and
         checkpoints stay those of the eager model. ``compile_cfg`` goes to
         :func:`torch.compile` (``mode``, ``dynamic``, ``backend``...).
-        Calling it twice does nothing more.
+        Calling it twice does nothing more. Models that compile more than
+        submodules extend :meth:`_compile`.
         """
         if getattr(self, '_networks_compiled', False):
             return
+        self._compile(**compile_cfg)
+        self._networks_compiled = True
+
+    def _compile(self, **compile_cfg) -> None:
+        """Compile the submodules named in ``compile_targets`` in place."""
         for name in self.compile_targets:
             module = getattr(self, name, None)
             if module is not None:
                 module.compile(**compile_cfg)
-        self._networks_compiled = True
 
     def tensor(self, inputs: torch.Tensor) -> torch.Tensor:
         """The network's raw output for ``inputs``."""

@@ -45,6 +45,7 @@ class ImplicitSRModel(BaseSRModel):
 
     default_preprocessor = dict(
         type='SRDataPreprocessor', mean=(0.5, ) * 3, std=(0.5, ) * 3)
+    compile_targets = ('encoder', )
 
     def __init__(self,
                  encoder: dict,
@@ -67,17 +68,13 @@ class ImplicitSRModel(BaseSRModel):
         self.eval_chunk = eval_chunk
         self.cell_clip_scale = cell_clip_scale
 
-    def compile_networks(self, **compile_cfg) -> None:
+    def _compile(self, **compile_cfg) -> None:
         """Compile the encoder in place and the head's ``prepare`` and
         ``query`` (which training and ``predict`` both call), so parameter
-        names do not change. ``compile_cfg`` goes to :func:`torch.compile`.
-        """
-        if getattr(self, '_networks_compiled', False):
-            return
-        self.encoder.compile(**compile_cfg)
+        names do not change."""
+        super()._compile(**compile_cfg)
         self.head.prepare = torch.compile(self.head.prepare, **compile_cfg)
         self.head.query = torch.compile(self.head.query, **compile_cfg)
-        self._networks_compiled = True
 
     def tensor(self, inputs: torch.Tensor) -> torch.Tensor:
         return self.encoder(inputs)
