@@ -1,6 +1,10 @@
-"""The command-line arguments that tools/train.py and tools/test.py share."""
+"""The command-line arguments that tools/train.py and tools/test.py share,
+and the one-line error report of every tool."""
 import argparse
 import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, List, Optional
 
 from mmengine.config import DictAction
 
@@ -36,3 +40,46 @@ def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
+
+
+DEBUG_ENV = 'PATHSR_DEBUG'
+
+
+def debug_requested(argv: Optional[List[str]] = None) -> bool:
+    """Whether ``--debug`` is in ``argv`` (default ``sys.argv``) or the
+    environment variable ``PATHSR_DEBUG`` is set to anything but ``0``."""
+    argv = sys.argv if argv is None else argv
+    return '--debug' in argv or os.environ.get(DEBUG_ENV, '0') not in ('',
+                                                                        '0')
+
+
+def run_main(main: Callable[[], Any], prog: Optional[str] = None) -> None:
+    """Run a tool's ``main`` so that a failure ends in one message, not a
+    traceback.
+
+    Any exception other than ``SystemExit`` is printed to stderr as
+    ``PROG: error: TYPE: MESSAGE`` (the message names the file, key or value)
+    and the process exits with status 1; ``KeyboardInterrupt`` exits with 130.
+    ``--debug`` on the command line (removed from ``sys.argv`` before ``main``
+    parses it) or ``PATHSR_DEBUG=1`` lets the exception propagate with its
+    traceback.
+    """
+    prog = prog or Path(sys.argv[0]).name
+    debug = debug_requested()
+    while '--debug' in sys.argv:
+        sys.argv.remove('--debug')
+    try:
+        main()
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(f'{prog}: interrupted', file=sys.stderr)
+        sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - the one-line report
+        if debug:
+            raise
+        message = str(error) or repr(error)
+        print(f'{prog}: error: {type(error).__name__}: {message}\n'
+              f'(run with --debug or {DEBUG_ENV}=1 for the traceback)',
+              file=sys.stderr)
+        sys.exit(1)
