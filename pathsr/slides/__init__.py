@@ -1,4 +1,5 @@
 """Whole-slide images: readers, tissue masks and patch grids."""
+from .integrity import SlideFileError, check_slide_file
 from .patching import tissue_patch_coords
 from .pyramid_writer import pyramid_shapes, write_pyramid
 from .slide_reader import (OpenSlideReader, SlideReader, TiffSlideReader,
@@ -7,6 +8,7 @@ from .tissue_mask import segment_tissue
 
 __all__ = [
     'SlideReader', 'OpenSlideReader', 'TiffSlideReader', 'open_slide',
-    'composite_on_white', 'segment_tissue', 'tissue_patch_coords',
+    'composite_on_white', 'SlideFileError', 'check_slide_file',
+    'segment_tissue', 'tissue_patch_coords',
     'pyramid_shapes', 'write_pyramid'
 ]

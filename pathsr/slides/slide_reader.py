@@ -7,9 +7,17 @@ from typing import Mapping, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
+from .integrity import SlideFileError, check_slide_file
+
 # a level is used for a target downsample it exceeds by at most this factor
 # (reduced levels of odd-sized slides have downsamples such as 2.0019)
 LEVEL_TOLERANCE = 1.01
+# a read may be finer than level 0 by at most this factor (a scan of
+# 0.2525 um/px read at 0.25 um/px); finer reads would invent detail
+UPSAMPLE_TOLERANCE = 1.1
+# side in level pixels of the blocks a read is made of, which bounds the
+# memory of reading a large region (e.g. the thumbnail of a flat TIFF)
+READ_BLOCK = 1024
 
 
 def _is_url(path: str) -> bool:
@@ -186,10 +194,8 @@ class SlideReader(ABC):
         pixels at the resolution ``mpp`` (um/px) or ``magnification``.
 
         The region covers ``size * downsample`` level-0 pixels, with
-        ``downsample`` from :meth:`target_downsample`. It is read from
-        :meth:`best_level` and resized to ``size`` with ``cv2.INTER_AREA``
-        (upsampled when the target is finer than level 0). Parts outside the
-        slide are white.
+        ``downsample`` from :meth:`target_downsample`; see
+        :meth:`read_downsampled` for how it is read and what is refused.
 
         Returns:
             np.ndarray: uint8 RGB of shape (h, w, 3).
@@ -200,7 +206,8 @@ class SlideReader(ABC):
     def thumbnail(self, max_size: Union[int, Sequence[int]]) -> np.ndarray:
         """The whole slide, downsampled to fit ``max_size`` (w, h) or a
         square of side ``max_size`` (never upsampled), as uint8 RGB
-        (h, w, 3)."""
+        (h, w, 3). Memory stays bounded by blocks of the level it is read
+        from (see :meth:`read_downsampled`), also for a flat TIFF."""
         max_w, max_h = (max_size, max_size) if isinstance(max_size, int) \
             else max_size
         width, height = self.dimensions
@@ -212,39 +219,138 @@ class SlideReader(ABC):
     def read_downsampled(self, location: Sequence[int], size: Sequence[int],
                          downsample: float) -> np.ndarray:
         """Read ``size`` (w, h) output pixels of ``downsample`` level-0
-        pixels each, from level-0 ``location``, as uint8 RGB (h, w, 3)."""
+        pixels each, from level-0 ``location``, as uint8 RGB (h, w, 3).
+
+        Every output pixel must start inside the slide: the level-0 box
+        ``[x, x + w * downsample) x [y, y + h * downsample)`` may pass the
+        right or bottom edge by less than one output pixel (the rounding of
+        a size to whole output pixels; that sliver is white). The box is
+        read from :meth:`best_level` in blocks of at most ``READ_BLOCK``
+        squared level pixels and resized to ``size`` with area averaging
+        (``cv2.INTER_AREA`` for a small box, the same weights summed block
+        by block for a large one, so that memory is bounded by a block and
+        the output, not by the box).
+
+        Raises:
+            ValueError: The size is not positive, the box is outside the
+                slide, ``downsample`` is finer than level 0 by more than
+                ``UPSAMPLE_TOLERANCE``, or the backend fails to read.
+        """
         x, y = (int(v) for v in location)
         width, height = (int(v) for v in size)
         if width < 1 or height < 1:
             raise ValueError(f'region size of slide {self._path} must be '
                              f'positive, got {tuple(size)}')
+        self._check_resolution(downsample)
+        self._check_inside(x, y, width, height, downsample)
         level = self.best_level(downsample)
         level_ds = self._level_downsamples[level]
-        level_w, level_h = self._level_dimensions[level]
-        # the region in level pixels, and its part inside the level
+        # the region in level pixels
         lx = math.floor(x / level_ds + 0.5)
         ly = math.floor(y / level_ds + 0.5)
         lw = max(1, round(width * downsample / level_ds))
         lh = max(1, round(height * downsample / level_ds))
+        if (lw, lh) == (width, height):
+            return self._read_box(level, lx, ly, lw, lh)
+        if lw < width or lh < height or lw * lh <= READ_BLOCK**2:
+            return cv2.resize(self._read_box(level, lx, ly, lw, lh),
+                              (width, height), interpolation=cv2.INTER_AREA)
+        total = np.zeros((height, width, 3), np.float64)
+        for by in range(0, lh, READ_BLOCK):
+            bh = min(READ_BLOCK, lh - by)
+            for bx in range(0, lw, READ_BLOCK):
+                bw = min(READ_BLOCK, lw - bx)
+                block = self._read_box(level, lx + bx, ly + by, bw, bh)
+                top, rows = _area_sums(block, by, lh / height, height)
+                left, cells = _area_sums(
+                    rows.transpose(1, 0, 2), bx, lw / width, width)
+                total[top:top + cells.shape[1],
+                      left:left + cells.shape[0]] += cells.transpose(1, 0, 2)
+        return np.clip(np.rint(total), 0, 255).astype(np.uint8)
+
+    def _check_resolution(self, downsample: float) -> None:
+        """Refuse reading finer than level 0 beyond ``UPSAMPLE_TOLERANCE``."""
+        if downsample * UPSAMPLE_TOLERANCE >= 1:
+            return
+        try:
+            detail = (f'{self.mpp * downsample:.4g} um/px asked, level 0 is '
+                      f'{self.mpp:.4g} um/px')
+        except ValueError:
+            detail = f'downsample {downsample:.4g}'
+        raise ValueError(
+            f'cannot read slide {self._path} {1 / downsample:.3g}x finer '
+            f'than its level 0 ({detail}): the reader does not upsample a '
+            'scan; read at the level-0 resolution or coarser and let the '
+            'model (or a resize of your own) enlarge it')
+
+    def _check_inside(self, x: int, y: int, width: int, height: int,
+                      downsample: float) -> None:
+        """Refuse the ``width`` x ``height`` output pixels of ``downsample``
+        level-0 pixels at level-0 (x, y) unless each of them starts inside
+        the slide."""
+        slide_w, slide_h = self.dimensions
+        if not (0 <= x and 0 <= y and x + (width - 1) * downsample < slide_w
+                and y + (height - 1) * downsample < slide_h):
+            raise ValueError(
+                f'region at level-0 (x={x}, y={y}) of {width}x{height} px at '
+                f'downsample {downsample:g} ({width * downsample:g}x'
+                f'{height * downsample:g} level-0 px) is not inside the '
+                f'{slide_w}x{slide_h} px slide {self._path}')
+
+    def _read_box(self, level: int, lx: int, ly: int, lw: int,
+                  lh: int) -> np.ndarray:
+        """The ``lw`` x ``lh`` pixels of ``level`` at level pixel
+        ``(lx, ly)`` as uint8 RGB (lh, lw, 3), read in blocks of at most
+        ``READ_BLOCK`` px a side; parts outside the level are white."""
+        level_ds = self._level_downsamples[level]
+        level_w, level_h = self._level_dimensions[level]
+        region = np.full((lh, lw, 3), 255, np.uint8)
         x0, y0 = max(lx, 0), max(ly, 0)
         x1, y1 = min(lx + lw, level_w), min(ly + lh, level_h)
-        region = np.full((lh, lw, 3), 255, np.uint8)
-        if x1 > x0 and y1 > y0:
-            try:
-                inside = self._read_level(
-                    (round(x0 * level_ds), round(y0 * level_ds)), level,
-                    (x1 - x0, y1 - y0))
-            except Exception as error:
-                raise ValueError(
-                    f'cannot read slide {self._path}: level {level}, '
-                    f'{x1 - x0}x{y1 - y0} px at level-0 ({x}, {y}): '
-                    f'{type(error).__name__}: {error}') from error
-            region[y0 - ly:y1 - ly, x0 - lx:x1 - lx] = \
-                composite_on_white(inside)
-        if (lw, lh) != (width, height):
-            region = cv2.resize(
-                region, (width, height), interpolation=cv2.INTER_AREA)
+        for by in range(y0, y1, READ_BLOCK):
+            bh = min(READ_BLOCK, y1 - by)
+            for bx in range(x0, x1, READ_BLOCK):
+                bw = min(READ_BLOCK, x1 - bx)
+                try:
+                    block = self._read_level(
+                        (round(bx * level_ds), round(by * level_ds)), level,
+                        (bw, bh))
+                except Exception as error:
+                    raise ValueError(
+                        f'cannot read slide {self._path}: level {level}, '
+                        f'{bw}x{bh} px at level pixel ({bx}, {by}): '
+                        f'{type(error).__name__}: {error}') from error
+                region[by - ly:by - ly + bh, bx - lx:bx - lx + bw] = \
+                    composite_on_white(block)
         return region
+
+
+def _area_sums(block: np.ndarray, start: int, scale: float,
+               count: int) -> Tuple[int, np.ndarray]:
+    """Area-averaging along axis 0 of the part held by ``block``.
+
+    Output pixel ``i`` (of ``count``) averages the input rows
+    ``[i * scale, (i + 1) * scale)``, weighting a row by its covered
+    fraction as ``cv2.INTER_AREA`` does; ``block`` (n, ...) holds the input
+    rows ``[start, start + n)``. The contribution of those rows is the
+    difference of their cumulative sum at the clipped pixel edges.
+
+    Returns:
+        tuple: The first output pixel touched and the float64 partial sums
+        (m, ...) of the ``m`` output pixels touched by the block.
+    """
+    stop = start + block.shape[0]
+    first = int(start // scale)
+    last = min(count, math.ceil(stop / scale))
+    edges = np.clip(np.arange(first, last + 1) * scale, start, stop) - start
+    whole = np.minimum(np.floor(edges).astype(np.int64), block.shape[0])
+    frac = (edges - whole).reshape((-1, ) + (1, ) * (block.ndim - 1))
+    cumsum = np.zeros((block.shape[0] + 1, ) + block.shape[1:], np.float64)
+    np.cumsum(block, axis=0, dtype=np.float64, out=cumsum[1:])
+    # frac is 0 where an edge is the block's end (whole == n)
+    integral = cumsum[whole] + frac * block[np.minimum(
+        whole, block.shape[0] - 1)]
+    return first, np.diff(integral, axis=0) / scale
 
 
 class OpenSlideReader(SlideReader):
@@ -253,6 +359,8 @@ class OpenSlideReader(SlideReader):
 
     Raises:
         FileNotFoundError: The file does not exist.
+        SlideFileError: A TIFF-based file is truncated or corrupt
+            (:func:`~pathsr.slides.integrity.check_slide_file`).
         ValueError: OpenSlide cannot open the file.
     """
 
@@ -266,6 +374,7 @@ class OpenSlideReader(SlideReader):
                              'reads local files only, use tiffslide')
         if not osp.isfile(self._path):
             raise FileNotFoundError(f'slide file not found: {self._path}')
+        check_slide_file(self._path)
         try:
             self._slide = openslide.OpenSlide(self._path)
         except openslide.OpenSlideError as error:
@@ -288,6 +397,8 @@ class TiffSlideReader(SlideReader):
 
     Raises:
         FileNotFoundError: The local file does not exist.
+        SlideFileError: A local TIFF-based file is truncated or corrupt
+            (:func:`~pathsr.slides.integrity.check_slide_file`).
         ValueError: tiffslide cannot open the file.
     """
 
@@ -296,8 +407,11 @@ class TiffSlideReader(SlideReader):
     def __init__(self, path: str, mpp: Optional[float] = None) -> None:
         super().__init__(path, mpp)
         import tiffslide
-        if not _is_url(self._path) and not osp.isfile(self._path):
-            raise FileNotFoundError(f'slide file not found: {self._path}')
+        if not _is_url(self._path):
+            if not osp.isfile(self._path):
+                raise FileNotFoundError(
+                    f'slide file not found: {self._path}')
+            check_slide_file(self._path)
         try:
             self._slide = tiffslide.TiffSlide(self._path)
         except FileNotFoundError:
@@ -331,10 +445,13 @@ def open_slide(path: str,
         path: Slide file, or fsspec URL (tiffslide only).
         backend: ``'openslide'``, ``'tiffslide'`` or ``'auto'`` (OpenSlide
             if it can open the file, else tiffslide). Defaults to ``'auto'``.
+            Every backend first checks that a local TIFF-based file is not
+            truncated; ``'auto'`` does not fall back on such a file.
         mpp: Level-0 microns per pixel replacing the file's value.
 
     Raises:
         FileNotFoundError: The local file does not exist.
+        SlideFileError: The file is truncated or corrupt.
         ValueError: Unknown backend, or no backend can open the file.
     """
     path = str(path)
@@ -349,6 +466,8 @@ def open_slide(path: str,
     for reader in BACKENDS.values():
         try:
             return reader(path, mpp)
+        except SlideFileError:
+            raise
         except ValueError as error:
             errors.append(str(error).replace(f'cannot open slide {path}: ',
                                              ''))

@@ -6,7 +6,7 @@ import pytest
 import tifffile
 
 from pathsr.slides import (OpenSlideReader, TiffSlideReader,
-                           composite_on_white, open_slide)
+                           composite_on_white, open_slide, slide_reader)
 
 
 @pytest.fixture(scope='module')
@@ -86,12 +86,61 @@ def test_jpeg_slide_backends_agree(tmp_path, demo):
 
 
 @pytest.mark.parametrize('backend', ['openslide', 'tiffslide'])
-def test_outside_the_slide_is_white(slide, backend):
+def test_region_outside_the_slide_is_refused(slide, backend):
     path, image = slide
     with open_slide(path, backend) as reader:
-        region = reader.read_region((1000, 740), (64, 64), magnification=40)
-    np.testing.assert_array_equal(region[:28, :24], image[740:, 1000:])
-    assert (region[28:] == 255).all() and (region[:, 24:] == 255).all()
+        for location, size, kwargs in [
+                ((1000, 740), (64, 64), dict(magnification=40)),  # partly
+                ((5000, 0), (8, 8), dict(magnification=40)),  # wholly
+                ((-1, 0), (8, 8), dict(magnification=40)),
+                ((1000, 0), (9, 4), dict(mpp=0.75))]:  # 9th px at x=1024
+            with pytest.raises(ValueError, match=(
+                    rf'region at level-0 \(x={location[0]}, '
+                    rf'y={location[1]}\) of {size[0]}x{size[1]} px .* not '
+                    f'inside the 1024x768 px slide {path}')):
+                reader.read_region(location, size, **kwargs)
+        # the last output pixel may pass the edge (by 1 of its 3 level-0 px,
+        # which are white): the rounding of a size to whole output pixels
+        region = reader.read_region((1001, 0), (8, 4), mpp=0.75)
+        crop = np.full((12, 24, 3), 255, np.uint8)
+        crop[:, :23] = image[:12, 1001:]
+        expected = cv2.resize(crop, (8, 4), interpolation=cv2.INTER_AREA)
+        assert np.abs(region.astype(int) - expected).max() <= 2
+
+
+@pytest.mark.parametrize('backend', ['openslide', 'tiffslide'])
+def test_reading_finer_than_level0_is_refused(slide, backend):
+    path, image = slide
+    with open_slide(path, backend) as reader:
+        with pytest.raises(ValueError, match=(
+                f'cannot read slide {path} 1.25x finer than its level 0 '
+                r'\(0.2 um/px asked, level 0 is 0.25 um/px\)')):
+            reader.read_region((0, 0), (8, 8), mpp=0.2)
+        with pytest.raises(ValueError, match='2x finer'):
+            reader.read_region((0, 0), (8, 8), magnification=80)
+        # within UPSAMPLE_TOLERANCE (a scan of 0.2525 um/px read at 0.25)
+        assert reader.read_region((0, 0), (42, 42), magnification=42).shape \
+            == (42, 42, 3)
+
+
+@pytest.mark.parametrize('backend', ['openslide', 'tiffslide'])
+@pytest.mark.parametrize('kwargs', [dict(mpp=0.75), dict(mpp=0.675),
+                                    dict(magnification=40)])
+def test_block_reads_match_whole_reads(slide, backend, kwargs, monkeypatch):
+    """Reads made of many blocks (READ_BLOCK patched to 96) equal the reads
+    of one block: exactly at a level's own resolution, to rounding (1) for
+    the area-weighted sums against cv2.INTER_AREA."""
+    path, _ = slide
+    with open_slide(path, backend) as reader:
+        whole = reader.read_region((64, 32), (280, 200), **kwargs)
+        thumb = reader.thumbnail(300)
+        monkeypatch.setattr(slide_reader, 'READ_BLOCK', 96)
+        blocks = reader.read_region((64, 32), (280, 200), **kwargs)
+        thumb_blocks = reader.thumbnail(300)
+    assert blocks.shape == whole.shape and blocks.dtype == np.uint8
+    tolerance = 0 if 'magnification' in kwargs else 1
+    assert np.abs(blocks.astype(int) - whole).max() <= tolerance
+    assert np.abs(thumb_blocks.astype(int) - thumb).max() <= 1
 
 
 def test_thumbnail_fits_and_keeps_aspect(slide):
