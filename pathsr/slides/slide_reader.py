@@ -17,7 +17,7 @@ LEVEL_TOLERANCE = 1.01
 UPSAMPLE_TOLERANCE = 1.1
 # side in level pixels of the blocks a read is made of, which bounds the
 # memory of reading a large region (e.g. the thumbnail of a flat TIFF)
-READ_BLOCK = 1024
+READ_BLOCK = 512
 
 
 def _is_url(path: str) -> bool:

@@ -1,0 +1,131 @@
+"""Truncated slides are refused; a flat TIFF is read in bounded memory."""
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import tifffile
+
+from pathsr.slides import SlideFileError, check_slide_file, open_slide
+
+MAKE_SLIDE = 'tools/dataset_converters/make_demo_slide.py'
+
+# peak RSS growth (MB) of a thumbnail, after a warm-up read
+MEMORY_PROBE = '''
+import sys
+from pathsr.slides import open_slide
+
+
+def status(key):
+    with open('/proc/self/status') as file:
+        for line in file:
+            if line.startswith(key):
+                return int(line.split()[1]) / 1024
+
+
+with open_slide(sys.argv[1], sys.argv[2]) as reader:
+    reader.read_region((0, 0), (8, 8), magnification=40)
+    with open('/proc/self/clear_refs', 'w') as file:
+        file.write('5')  # reset the peak (VmHWM) to the current RSS
+    base = status('VmRSS')
+    reader.thumbnail(512)
+    print(status('VmHWM') - base)
+'''
+
+
+@pytest.fixture(scope='module')
+def slide_bytes(tmp_path_factory, run_tool):
+    """A 1024x768 demo slide (3 levels, JPEG) made by the tool, as bytes."""
+    path = tmp_path_factory.mktemp('slide') / 'slide.tiff'
+    run_tool([MAKE_SLIDE, str(path), '--size', '1024', '768', '--levels',
+              '3'])
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize('backend', ['auto', 'openslide', 'tiffslide'])
+def test_slide_cut_to_90_percent_is_refused(slide_bytes, tmp_path, backend):
+    cut = tmp_path / 'cut.tiff'
+    cut.write_bytes(slide_bytes[:int(len(slide_bytes) * 0.9)])
+    # before the check, tiffslide opened it with fewer levels and decoded
+    # the cut tiles as garbage; every backend now refuses it, auto does not
+    # fall back
+    with pytest.raises(SlideFileError, match=(
+            f'cannot open slide {cut}: truncated or corrupt file: its TIFF '
+            r'directory chain is cut after \d directories')):
+        open_slide(cut, backend)
+
+
+def test_cut_tile_is_named(slide_bytes, tmp_path):
+    intact = tmp_path / 'intact.tiff'
+    intact.write_bytes(slide_bytes)
+    check_slide_file(str(intact))  # no error
+    with tifffile.TiffFile(intact) as tif:
+        page = tif.pages[2]
+        start = page.dataoffsets[0]
+        end = start + page.databytecounts[0]
+    assert end == len(slide_bytes)  # the last tile is last in the file
+    cut = tmp_path / 'cut.tiff'
+    cut.write_bytes(slide_bytes[:end - 1])
+    with pytest.raises(SlideFileError, match=(
+            f'slide {cut}: truncated or corrupt file: directory 2 '
+            rf'\(256x192 px\) has 1 of 1 tiles/strips past the end of the '
+            rf'file, the first #0 at bytes {start}-{end} \(the file has '
+            rf'{end - 1} bytes\)')):
+        open_slide(cut, 'tiffslide')
+
+
+def test_non_tiff_files_are_left_to_their_reader(tmp_path):
+    junk = tmp_path / 'slide.mrxs'
+    junk.write_text('not a TIFF')
+    check_slide_file(str(junk))
+    with pytest.raises(ValueError, match='cannot open slide') as error:
+        open_slide(junk)
+    assert not isinstance(error.value, SlideFileError)
+
+
+@pytest.fixture(scope='module')
+def flat_slides(tmp_path_factory, demo_slide_tool):
+    """Flat (one level) tiled TIFFs of 2000^2 and 4000^2 px at 0.25 um/px:
+    ``{side: (path, image)}``."""
+    folder = tmp_path_factory.mktemp('flat')
+    slides = {}
+    for side in (2000, 4000):
+        image = demo_slide_tool.make_demo_image((side, side), seed=side)
+        path = folder / f'flat{side}.tif'
+        tifffile.imwrite(path, image, tile=(256, 256), photometric='rgb',
+                         compression='zlib', compressionargs=dict(level=1),
+                         resolution=(4e4, 4e4), resolutionunit='CENTIMETER',
+                         metadata=None)
+        slides[side] = path, image
+    return slides
+
+
+@pytest.mark.parametrize('backend', ['openslide', 'tiffslide'])
+def test_flat_tiff_thumbnail_equals_whole_image_resize(flat_slides, backend):
+    path, image = flat_slides[2000]
+    with open_slide(path, backend) as reader:
+        assert len(reader.level_dimensions) == 1
+        thumb = reader.thumbnail(512)
+        region = reader.read_region((300, 200), (600, 500), mpp=0.7)
+    expected = cv2.resize(image, (512, 512), interpolation=cv2.INTER_AREA)
+    assert np.abs(thumb.astype(int) - expected).max() <= 1
+    expected = cv2.resize(image[200:1600, 300:1980], (600, 500),
+                          interpolation=cv2.INTER_AREA)
+    assert np.abs(region.astype(int) - expected).max() <= 1
+
+
+@pytest.mark.parametrize('backend', ['openslide', 'tiffslide'])
+def test_flat_tiff_thumbnail_memory_is_bounded(flat_slides, backend):
+    """Doubling the side of a flat TIFF (4x the pixels) must not double the
+    peak memory of its thumbnail (reading it whole took ~17x the slide's
+    raw size: 750 MB for 4000^2 with OpenSlide)."""
+    growth = {}
+    for side, (path, _) in flat_slides.items():
+        proc = subprocess.run(
+            [sys.executable, '-c', MEMORY_PROBE, str(path), backend],
+            capture_output=True, text=True, check=True)
+        growth[side] = float(proc.stdout)
+    raw = 4000 * 4000 * 3 / 2**20  # 46 MB
+    assert growth[4000] < 2 * growth[2000], growth
+    assert growth[4000] < 1.5 * raw, growth
