@@ -14,13 +14,20 @@ tifffile all read every level and the mpp (40x at 0.25 um/px).
 """
 import argparse
 import glob
+import math
 import os
 import os.path as osp
+import sys
 from typing import Sequence
 
 import cv2
 import numpy as np
 import tifffile
+
+sys.path.insert(
+    0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from pathsr.utils.cli import run_main  # noqa: E402
 
 DEMO_CROPS = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'demo',
@@ -51,6 +58,16 @@ def write_pyramid(path: str,
     if compression not in ('zlib', 'jpeg'):
         raise ValueError(f'compression must be zlib or jpeg, got '
                          f'{compression!r}')
+    most = max_levels(image.shape[1::-1])
+    if not 1 <= levels <= most:
+        raise ValueError(f'levels must be 1 to {most} for a '
+                         f'{image.shape[1]}x{image.shape[0]} image (each '
+                         f'level halves it, down to 1 px), got {levels!r}')
+    if tile < 16 or tile % 16:
+        raise ValueError(f'tile must be a positive multiple of 16, got '
+                         f'{tile!r}')
+    if not (math.isfinite(mpp) and mpp > 0):
+        raise ValueError(f'mpp must be a positive number, got {mpp!r}')
     options = dict(
         tile=(tile, tile),
         photometric='rgb',
@@ -73,6 +90,12 @@ def write_pyramid(path: str,
                 subfiletype=1 if index else 0,
                 resolution=(pixels_per_cm, pixels_per_cm),
                 **options)
+
+
+def max_levels(size: Sequence[int]) -> int:
+    """The most pyramid levels of halvings an image of ``size`` (w, h) has
+    before a side falls below 1 px."""
+    return int(math.log2(min(size))) + 1
 
 
 def make_demo_image(size: Sequence[int] = (2048, 1536),
@@ -125,6 +148,19 @@ def main() -> None:
                         help='folder of the H&E PNG crops')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
+    if min(args.size) < 1:
+        parser.error(f'--size must be positive, got {args.size}')
+    if not 1 <= args.levels <= max_levels(args.size):
+        parser.error(f'--levels must be 1 to {max_levels(args.size)} for '
+                     f'--size {args.size[0]} {args.size[1]}, got '
+                     f'{args.levels}')
+    if not (math.isfinite(args.mpp) and args.mpp > 0):
+        parser.error(f'--mpp must be a positive number, got {args.mpp}')
+    if osp.splitext(args.out)[1].lower() not in ('.tif', '.tiff'):
+        parser.error(f'the output must be a .tif or .tiff file, got '
+                     f'{args.out}')
+    if osp.isdir(args.out):
+        parser.error(f'the output {args.out} is a folder')
     image = make_demo_image(args.size, args.crops, args.seed)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     write_pyramid(args.out, image, args.mpp, args.levels,
@@ -134,4 +170,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

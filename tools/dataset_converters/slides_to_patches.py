@@ -42,11 +42,22 @@ changes between runs and a slide is in one subset only.
 
 Resumable: a rerun skips the slides with a done-marker (logging
 ``skip <slide>``) and rebuilds the manifest from the markers; markers made
-with other settings stop the run. Bad slides (missing, truncated,
-unreadable, without mpp and no ``--slide-mpp``, coarser than the target,
-smaller than a patch, without tissue) are reported as
-``slide <path>: <reason>`` on stderr and in failed.csv, and the other
-slides go on. Exit code 0 when at least one slide is done, else 1.
+with other settings stop the run. A marker that is empty or unreadable, or
+whose patch files are missing or not of the recorded byte size (a damaged
+or truncated PNG), is reported as a warning and its slide is redone.
+Patches and markers are written under a temporary name and renamed, so a
+killed run leaves no truncated file under a final name. While a slide is
+processed, ``.done/<slide>.running`` holds the worker's process id.
+
+Bad slides (missing, truncated, unreadable, without mpp and no
+``--slide-mpp``, coarser than the target, smaller than a patch, without
+tissue) are reported as ``slide <path>: <reason>`` on stderr and in
+failed.csv, their partial patch folders are removed, and the other slides
+go on. A worker process that dies (e.g. killed by the out-of-memory
+killer) fails only its slide: the pool is rebuilt, the slides that were
+running are rerun one at a time in their own process (the one that dies
+again is reported with its exit signal) and the others go on in parallel.
+Exit code 0 when at least one slide is done, else 1.
 """
 import argparse
 import csv
@@ -54,12 +65,15 @@ import json
 import logging
 import math
 import multiprocessing
+import multiprocessing.connection
 import os
 import os.path as osp
+import signal
 import sys
 import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from concurrent.futures.process import BrokenProcessPool
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 sys.path.insert(
     0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -70,11 +84,11 @@ from tqdm import tqdm  # noqa: E402
 
 from pathsr.slides import (SlideReader, open_slide,  # noqa: E402
                            segment_tissue, tissue_patch_coords)
+from pathsr.slides.slide_reader import UPSAMPLE_TOLERANCE  # noqa: E402
+from pathsr.utils.cli import run_main  # noqa: E402
 
 SLIDE_EXTENSIONS = ('.svs', '.tif', '.tiff', '.ndpi', '.mrxs', '.scn')
 SPLITS = ('train', 'val', 'test')
-# level 0 may be this much coarser than the target (0.2525 vs 0.25 um/px)
-RESOLUTION_TOLERANCE = 1.1
 MASK_MAX_DOWNSAMPLE = 64
 COLUMNS = ['slide', 'split', 'x', 'y', 'width_level0', 'height_level0',
            'magnification', 'mpp', 'hr_path']
@@ -207,11 +221,46 @@ def _number(value: float) -> Union[int, float]:
     return int(value) if value.is_integer() else value
 
 
-def _write_png(path: str, image: np.ndarray) -> None:
-    """Write RGB ``image`` as PNG, creating the folder."""
+def _write_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through ``<path>.tmp`` and a rename, so
+    that ``path`` is never a partial file."""
+    with open(path + '.tmp', 'wb') as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(path + '.tmp', path)
+
+
+def _write_png(path: str, image: np.ndarray) -> int:
+    """Write RGB ``image`` as PNG (creating the folder); its byte size."""
     os.makedirs(osp.dirname(path), exist_ok=True)
-    if not cv2.imwrite(path, cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-        raise OSError(f'cannot write {path}')
+    ok, data = cv2.imencode('.png', cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise OSError(f'cannot encode {path}')
+    _write_atomic(path, data.tobytes())
+    return len(data)
+
+
+def _marker(out_dir: str, name: str, suffix: str = '.json') -> str:
+    """The done-marker (or with ``suffix='.running'`` the running-marker)
+    of slide ``name``."""
+    return osp.join(out_dir, '.done', name + suffix)
+
+
+def discard_slide(task: dict) -> None:
+    """Remove the partial patch folders and the running-marker of a slide
+    that failed."""
+    out_dir, name = task['out_dir'], task['name']
+    folders = ['hr'] + [f'lr_x{s:g}' for s in task['params']['scales']]
+    for folder in folders:
+        path = osp.join(out_dir, folder, name)
+        if osp.isdir(path):
+            for file_name in os.listdir(path):
+                os.remove(osp.join(path, file_name))
+            os.rmdir(path)
+    running = _marker(out_dir, name, '.running')
+    if osp.exists(running):
+        os.remove(running)
 
 
 def open_with_mpp(path: str, backend: str,
@@ -265,15 +314,18 @@ def process_slide(task: dict) -> List[dict]:
     path, name, out_dir = task['path'], task['name'], task['out_dir']
     params = task['params']
     patch = params['patch_size']
+    _write_atomic(_marker(out_dir, name, '.running'),
+                  str(os.getpid()).encode())
     slide, slide_mpp = open_with_mpp(path, task['backend'],
                                      params['slide_mpp'])
     rows = []
+    sizes = {}
     with slide:
         if params['mpp'] is not None:
             downsample = params['mpp'] / slide_mpp
         else:
             downsample = slide.objective_power / params['magnification']
-        if downsample * RESOLUTION_TOLERANCE < 1:
+        if downsample * UPSAMPLE_TOLERANCE < 1:
             raise ValueError(
                 f'level-0 resolution {slide_mpp:g} um/px '
                 f'({slide.objective_power:g}x) is coarser than the target '
@@ -288,22 +340,23 @@ def process_slide(task: dict) -> List[dict]:
                 magnification=_number(slide.objective_power / downsample),
                 mpp=_number(hr_mpp),
                 hr_path=f'hr/{file_name}')
-            _write_png(
+            sizes[row['hr_path']] = _write_png(
                 osp.join(out_dir, row['hr_path']),
                 slide.read_region((x, y), (patch, patch), mpp=hr_mpp))
             for scale in params['scales']:
                 lr_size = round(patch / scale)
                 column = f'lr_x{scale:g}_path'
                 row[column] = f'lr_x{scale:g}/{file_name}'
-                _write_png(
+                sizes[row[column]] = _write_png(
                     osp.join(out_dir, row[column]),
                     slide.read_region((x, y), (lr_size, lr_size),
                                       mpp=hr_mpp * scale))
             rows.append(row)
-    marker = osp.join(out_dir, '.done', f'{name}.json')
-    with open(marker + '.tmp', 'w', encoding='utf-8') as file:
-        json.dump(dict(slide=path, params=params, rows=rows), file)
-    os.replace(marker + '.tmp', marker)
+    _write_atomic(
+        _marker(out_dir, name),
+        json.dumps(dict(slide=path, params=params, rows=rows,
+                        sizes=sizes)).encode())
+    os.remove(_marker(out_dir, name, '.running'))
     return rows
 
 
@@ -316,39 +369,122 @@ def run_slide(task: dict) -> Tuple[Optional[List[dict]], str]:
     try:
         return process_slide(task), ''
     except Exception as error:  # a bad slide must not stop the others
+        discard_slide(task)
         return None, f'{type(error).__name__}: {error}'
 
 
+def _send_result(task: dict, sender: multiprocessing.connection.Connection
+                 ) -> None:
+    """Send :func:`run_slide` of ``task`` through ``sender`` (in a child
+    process)."""
+    sender.send(run_slide(task))
+    sender.close()
+
+
+def run_isolated(task: dict) -> Tuple[Optional[List[dict]], str]:
+    """:func:`run_slide` in a process of its own, so that the death of that
+    process is its slide's failure, reported with the exit code."""
+    context = multiprocessing.get_context('spawn')
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_send_result, args=(task, sender))
+    process.start()
+    sender.close()
+    try:
+        result = receiver.recv()
+    except EOFError:  # the process died before sending
+        result = None
+    process.join()
+    if result is not None:
+        return result
+    discard_slide(task)
+    code = process.exitcode
+    how = (f'killed by {signal.Signals(-code).name}'
+           if code is not None and code < 0 else f'exit code {code}')
+    return None, (f'the worker process died on this slide ({how}; SIGKILL '
+                  'is what the out-of-memory killer sends)')
+
+
+def run_pool(tasks: List[dict], workers: int,
+             collect: Callable[[dict, Optional[List[dict]], str],
+                               None]) -> None:
+    """Run ``tasks`` on ``workers`` processes, passing each result to
+    ``collect(task, rows, reason)``.
+
+    When a worker dies the pool is broken: the unfinished slides that had
+    started (running-marker present; all of them if none had) are rerun one
+    at a time with :func:`run_isolated`, the others in a new pool.
+    """
+    context = multiprocessing.get_context('spawn')
+    while tasks:
+        interrupted = []
+        # spawn: no C-library or thread state of this process is copied
+        with ProcessPoolExecutor(min(workers, len(tasks)),
+                                 mp_context=context) as pool:
+            futures = {pool.submit(run_slide, t): t for t in tasks}
+            for future in as_completed(futures):
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    interrupted.append(futures[future])
+                    continue
+                except Exception as error:  # e.g. a task that cannot pickle
+                    result = None, f'{type(error).__name__}: {error}'
+                collect(futures[future], *result)
+        started = [
+            t for t in interrupted
+            if osp.exists(_marker(t['out_dir'], t['name'], '.running'))
+        ] or interrupted
+        for task in started:
+            collect(task, *run_isolated(task))
+        tasks = [t for t in interrupted if t not in started]
+
+
 def load_marker(out_dir: str, name: str, params: dict) -> Optional[dict]:
-    """The done-marker of slide ``name``, or None; exits when it was made
-    with other settings."""
-    marker = osp.join(out_dir, '.done', f'{name}.json')
+    """The done-marker of slide ``name`` when its patch files are intact,
+    else None (removing it, with a warning on stderr); raises when it was
+    made with other settings."""
+    marker = _marker(out_dir, name)
     if not osp.isfile(marker):
         return None
-    with open(marker, encoding='utf-8') as file:
-        done = json.load(file)
-    if done['params'] != params:
-        sys.exit(f'{marker} was made with other settings ({done["params"]}, '
-                 f'now {params}): use another OUT_DIR or delete '
-                 f'{osp.join(out_dir, ".done")}')
-    return done
+    try:
+        with open(marker, encoding='utf-8') as file:
+            done = json.load(file)
+        made_with, rows = done['params'], list(done['rows'])
+        sizes = dict(done['sizes'])
+    except (ValueError, KeyError, TypeError) as error:
+        problem = (f'is empty or unreadable ({type(error).__name__}: '
+                   f'{error})')
+    else:
+        if made_with != params:
+            raise ValueError(
+                f'{marker} was made with other settings ({made_with}, now '
+                f'{params}): use another OUT_DIR or delete '
+                f'{osp.join(out_dir, ".done")}')
+        problem = next((
+            f'lists {path}, which is missing or not of its {size} bytes '
+            '(damaged)' for path, size in sizes.items()
+            if not osp.isfile(osp.join(out_dir, path))
+            or osp.getsize(osp.join(out_dir, path)) != size), None)
+        if problem is None:
+            return dict(done, rows=rows)
+    print(f'warning: done-marker {marker} {problem}: redoing slide {name}',
+          file=sys.stderr)
+    os.remove(marker)
+    return None
 
 
 def main() -> None:
     args = parse_args()
-    try:
-        paths = list_slides(args.slides)
-    except (FileNotFoundError, ValueError) as error:
-        sys.exit(str(error))
+    paths = list_slides(args.slides)
     if not paths:
-        sys.exit(f'no slide in {args.slides} (extensions '
-                 f'{" ".join(SLIDE_EXTENSIONS)})')
+        raise FileNotFoundError(f'no slide in {args.slides} (extensions '
+                                f'{" ".join(SLIDE_EXTENSIONS)})')
     names: Dict[str, str] = {}
     for path in paths:
         name = slide_name(path)
         if name in names:
-            sys.exit(f'slides {names[name]} and {path} have the same name '
-                     f'{name!r}; rename one')
+            raise ValueError(f'slides {names[name]} and {path} have the same '
+                             f'name {name!r}; rename one')
         names[name] = path
     os.makedirs(osp.join(args.out_dir, '.done'), exist_ok=True)
     params = dict(
@@ -371,6 +507,10 @@ def main() -> None:
         else:
             tasks.append(dict(path=path, name=name, out_dir=args.out_dir,
                               backend=args.backend, params=params))
+            # left by a run that was killed
+            running = _marker(args.out_dir, name, '.running')
+            if osp.exists(running):
+                os.remove(running)
 
     failed = []
     with tqdm(total=len(tasks), desc='slides', unit='slide',
@@ -390,27 +530,18 @@ def main() -> None:
             for task in tasks:
                 collect(task, *run_slide(task))
         else:
-            # spawn: no C-library or thread state of this process is copied
-            with ProcessPoolExecutor(
-                    min(args.workers, len(tasks)),
-                    mp_context=multiprocessing.get_context('spawn')) as pool:
-                futures = {pool.submit(run_slide, t): t for t in tasks}
-                for future in as_completed(futures):
-                    try:
-                        result = future.result()
-                    except Exception as error:  # e.g. a crashed worker
-                        result = None, f'{type(error).__name__}: {error}'
-                    collect(futures[future], *result)
+            run_pool(tasks, args.workers, collect)
 
     splits = split_slides(list(names), args.split, args.seed)
     columns = COLUMNS + [f'lr_x{s:g}_path' for s in args.scales]
     manifest = osp.join(args.out_dir, 'manifest.csv')
-    with open(manifest, 'w', newline='', encoding='utf-8') as file:
+    with open(manifest + '.tmp', 'w', newline='', encoding='utf-8') as file:
         writer = csv.DictWriter(file, columns)
         writer.writeheader()
         for name in sorted(rows_by_name):
             for row in rows_by_name[name]:
                 writer.writerow(dict(row, split=splits[name]))
+    os.replace(manifest + '.tmp', manifest)
     with open(osp.join(args.out_dir, 'failed.csv'), 'w', newline='',
               encoding='utf-8') as file:
         writer = csv.DictWriter(file, ['slide', 'reason'])
@@ -425,4 +556,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)
