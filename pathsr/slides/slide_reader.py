@@ -160,7 +160,8 @@ class SlideReader(ABC):
                           magnification: Optional[float] = None) -> float:
         """Level-0 pixels per output pixel for ``mpp`` (``mpp / self.mpp``)
         or ``magnification`` (``objective_power / magnification``); exactly
-        one of them must be given."""
+        one of them must be given, not finer than level 0 by more than
+        ``UPSAMPLE_TOLERANCE`` (a ValueError names both resolutions)."""
         if (mpp is None) == (magnification is None):
             raise ValueError(
                 f'reading slide {self._path} needs exactly one of mpp and '
@@ -172,9 +173,10 @@ class SlideReader(ABC):
         if value is None:
             raise ValueError(f'{name} for slide {self._path} must be a '
                              f'positive number, got {given!r}')
-        if mpp is not None:
-            return value / self.mpp
-        return self.objective_power / value
+        downsample = value / self.mpp if mpp is not None \
+            else self.objective_power / value
+        self._check_resolution(downsample)
+        return downsample
 
     def best_level(self, downsample: float) -> int:
         """The coarsest level whose downsample does not exceed
