@@ -27,7 +27,6 @@ import tifffile
 sys.path.insert(
     0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from pathsr.utils.cli import run_main  # noqa: E402
 
 DEMO_CROPS = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'demo',
@@ -170,4 +169,7 @@ def main() -> None:
 
 
 if __name__ == '__main__':
+    # imported here: it loads torch, which importers of this file (tests,
+    # other tools) do not need
+    from pathsr.utils.cli import run_main
     run_main(main)

@@ -85,7 +85,6 @@ from tqdm import tqdm  # noqa: E402
 from pathsr.slides import (SlideReader, open_slide,  # noqa: E402
                            segment_tissue, tissue_patch_coords)
 from pathsr.slides.slide_reader import UPSAMPLE_TOLERANCE  # noqa: E402
-from pathsr.utils.cli import run_main  # noqa: E402
 
 SLIDE_EXTENSIONS = ('.svs', '.tif', '.tiff', '.ndpi', '.mrxs', '.scn')
 SPLITS = ('train', 'val', 'test')
@@ -556,4 +555,6 @@ def main() -> None:
 
 
 if __name__ == '__main__':
+    # imported here: it loads torch, which the (spawned) workers do not need
+    from pathsr.utils.cli import run_main
     run_main(main)
