@@ -156,8 +156,8 @@ def test_a_killed_worker_fails_only_its_slide(slides, tmp_path, repo,
     assert len(killed) == 2  # in the pool, then alone
     assert '2 slides done' in stdout and '1 failed' in stdout
     assert _failed(out) == {'a_victim.tiff': (
-        'the worker process died on this slide (killed by SIGKILL; SIGKILL '
-        'is what the out-of-memory killer sends)')}
+        'the worker process died on this slide (killed by SIGKILL, as by the '
+        'out-of-memory killer)')}
     assert sorted(p.name for p in (out / 'hr').iterdir()) == ['good1',
                                                               'good2']
     assert not running.exists()

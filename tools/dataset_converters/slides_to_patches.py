@@ -222,11 +222,9 @@ def _number(value: float) -> Union[int, float]:
 
 def _write_atomic(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` through ``<path>.tmp`` and a rename, so
-    that ``path`` is never a partial file."""
+    that a killed process never leaves a partial ``path``."""
     with open(path + '.tmp', 'wb') as file:
         file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
     os.replace(path + '.tmp', path)
 
 
@@ -397,10 +395,13 @@ def run_isolated(task: dict) -> Tuple[Optional[List[dict]], str]:
         return result
     discard_slide(task)
     code = process.exitcode
-    how = (f'killed by {signal.Signals(-code).name}'
-           if code is not None and code < 0 else f'exit code {code}')
-    return None, (f'the worker process died on this slide ({how}; SIGKILL '
-                  'is what the out-of-memory killer sends)')
+    if code == -signal.SIGKILL:
+        how = 'killed by SIGKILL, as by the out-of-memory killer'
+    elif code < 0:
+        how = f'killed by {signal.Signals(-code).name}'
+    else:
+        how = f'exit code {code}'
+    return None, f'the worker process died on this slide ({how})'
 
 
 def run_pool(tasks: List[dict], workers: int,
