@@ -50,6 +50,7 @@ def test_cut_slide_fails_alone_in_slides_to_patches(slides, tmp_path,
     proc = run_tool([TO_PATCHES, str(slides), str(out), *PATCH_ARGS,
                      '--workers', '1'])
     assert '2 slides done' in proc.stdout and '1 failed' in proc.stdout
+    assert re.search(r'good2: +0%.* 0/6 ', proc.stderr)  # a bar of patches
     reason = _failed(out)['cut.tiff']
     assert reason.startswith(f'SlideFileError: cannot open slide '
                              f'{slides / "cut.tiff"}: truncated or corrupt')

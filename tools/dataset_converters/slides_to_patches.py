@@ -11,6 +11,9 @@ or a .txt list of slide paths, one per line (blank lines and ``#`` comments
 skipped; relative paths are relative to the list's folder). Slide names
 (file stems) must be unique.
 
+Progress: a bar of slides, and with one slide or ``--workers 1`` a bar of
+the patches of the current slide (with its ETA).
+
 For each slide: a thumbnail (``min(64, patch_level0 / 8)`` level-0 pixels
 per pixel) -> CLAM-style tissue mask -> grid of HR patches with at least
 ``--min-tissue`` tissue. An HR patch is ``--patch-size`` pixels at the
@@ -328,7 +331,11 @@ def process_slide(task: dict) -> List[dict]:
                 f'({slide.objective_power:g}x) is coarser than the target '
                 f'{slide_mpp * downsample:g} um/px')
         hr_mpp = slide_mpp * downsample
-        for x, y in tissue_coords(slide, downsample, name, params).tolist():
+        coords = tissue_coords(slide, downsample, name, params).tolist()
+        # a bar per slide only when slides run in this process (one slide,
+        # or --workers 1): bars of parallel workers would garble stderr
+        for x, y in tqdm(coords, desc=name, unit='patch', leave=False,
+                         file=sys.stderr, disable=not task['progress']):
             file_name = f'{name}/{name}_x{x}_y{y}.png'
             row = dict(
                 slide=name, x=x, y=y,
@@ -506,7 +513,8 @@ def main() -> None:
                   f'({len(done["rows"])} patches)')
         else:
             tasks.append(dict(path=path, name=name, out_dir=args.out_dir,
-                              backend=args.backend, params=params))
+                              backend=args.backend, params=params,
+                              progress=False))
             # left by a run that was killed
             running = _marker(args.out_dir, name, '.running')
             if osp.exists(running):
@@ -528,7 +536,7 @@ def main() -> None:
 
         if args.workers == 1 or len(tasks) <= 1:
             for task in tasks:
-                collect(task, *run_slide(task))
+                collect(task, *run_slide(dict(task, progress=True)))
         else:
             run_pool(tasks, args.workers, collect)
 
