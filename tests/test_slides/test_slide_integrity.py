@@ -86,24 +86,32 @@ def test_non_tiff_files_are_left_to_their_reader(tmp_path):
 
 @pytest.fixture(scope='module')
 def flat_slides(tmp_path_factory, demo_slide_tool):
-    """Flat (one level) tiled TIFFs of 2000^2 and 4000^2 px at 0.25 um/px:
-    ``{side: (path, image)}``."""
+    """Flat (one level) TIFFs of 2000^2 and 4000^2 px at 0.25 um/px, tiled
+    (256 px) and in strips (21 rows): ``{(side, layout): (path, image)}``."""
     folder = tmp_path_factory.mktemp('flat')
     slides = {}
     for side in (2000, 4000):
         image = demo_slide_tool.make_demo_image((side, side), seed=side)
-        path = folder / f'flat{side}.tif'
-        tifffile.imwrite(path, image, tile=(256, 256), photometric='rgb',
-                         compression='zlib', compressionargs=dict(level=1),
-                         resolution=(4e4, 4e4), resolutionunit='CENTIMETER',
-                         metadata=None)
-        slides[side] = path, image
+        for layout, tile in (('tiled', (256, 256)), ('strips', None)):
+            path = folder / f'{layout}{side}.tif'
+            tifffile.imwrite(
+                path, image, tile=tile, rowsperstrip=None if tile else 21,
+                photometric='rgb', compression='zlib',
+                compressionargs=dict(level=1), resolution=(4e4, 4e4),
+                resolutionunit='CENTIMETER', metadata=None)
+            slides[side, layout] = path, image
     return slides
 
 
-@pytest.mark.parametrize('backend', ['openslide', 'tiffslide'])
-def test_flat_tiff_thumbnail_equals_whole_image_resize(flat_slides, backend):
-    path, image = flat_slides[2000]
+# OpenSlide reads tiled TIFFs only
+LAYOUTS = [('openslide', 'tiled'), ('tiffslide', 'tiled'),
+           ('tiffslide', 'strips')]
+
+
+@pytest.mark.parametrize('backend,layout', LAYOUTS)
+def test_flat_tiff_thumbnail_equals_whole_image_resize(flat_slides, backend,
+                                                       layout):
+    path, image = flat_slides[2000, layout]
     with open_slide(path, backend) as reader:
         assert len(reader.level_dimensions) == 1
         thumb = reader.thumbnail(512)
@@ -115,15 +123,16 @@ def test_flat_tiff_thumbnail_equals_whole_image_resize(flat_slides, backend):
     assert np.abs(region.astype(int) - expected).max() <= 1
 
 
-@pytest.mark.parametrize('backend', ['openslide', 'tiffslide'])
-def test_flat_tiff_thumbnail_memory_is_bounded(flat_slides, backend):
+@pytest.mark.parametrize('backend,layout', LAYOUTS)
+def test_flat_tiff_thumbnail_memory_is_bounded(flat_slides, backend, layout):
     """Doubling the side of a flat TIFF (4x the pixels) must not double the
     peak memory of its thumbnail (reading it whole took ~17x the slide's
     raw size: 750 MB for 4000^2 with OpenSlide)."""
     growth = {}
-    for side, (path, _) in flat_slides.items():
+    for side in (2000, 4000):
         proc = subprocess.run(
-            [sys.executable, '-c', MEMORY_PROBE, str(path), backend],
+            [sys.executable, '-c', MEMORY_PROBE,
+             str(flat_slides[side, layout][0]), backend],
             capture_output=True, text=True, check=True)
         growth[side] = float(proc.stdout)
     raw = 4000 * 4000 * 3 / 2**20  # 46 MB
