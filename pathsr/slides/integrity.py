@@ -6,7 +6,6 @@ tiles it still finds, including those whose bytes are cut, which decode as
 garbage. :func:`check_slide_file` refuses such a file up front.
 """
 import logging
-import os
 import struct
 from typing import BinaryIO, Iterator
 
@@ -57,26 +56,34 @@ def check_slide_file(path: str) -> None:
     pixel is decoded.
 
     Args:
-        path: Local slide file.
+        path: Slide file, or fsspec URL (read through ``fsspec``; the
+            directories are fetched, not the tiles).
 
     Raises:
         SlideFileError: The file is truncated or its TIFF structure is
             unreadable; the message names the file, the directory (level)
             and the first tile out of the file.
     """
+    import fsspec
+    filesystem, location = fsspec.core.url_to_fs(path)
+    with filesystem.open(location, 'rb') as handle:
+        if handle.read(4) not in TIFF_MAGIC:
+            return
+        handle.seek(0)
+        _check_tiff(handle, path, filesystem.size(location))
+
+
+def _check_tiff(handle: BinaryIO, path: str, size: int) -> None:
+    """:func:`check_slide_file` of the TIFF open as ``handle``, of ``size``
+    bytes."""
     import tifffile
-    with open(path, 'rb') as handle:
-        magic = handle.read(4)
-    if magic not in TIFF_MAGIC:
-        return
-    size = os.path.getsize(path)
     # tifffile logs a cut directory chain as a warning and goes on; it is
     # reported here as an error instead
     log = logging.getLogger('tifffile')
     level = log.level
     log.setLevel(logging.CRITICAL)
     try:
-        with tifffile.TiffFile(path) as tif:
+        with tifffile.TiffFile(handle) as tif:
             pages = list(_pages(tif))
             last = tif.pages[len(tif.pages) - 1].offset
             following = _next_ifd_offset(tif.filehandle, tif.tiff, last)

@@ -399,7 +399,7 @@ class TiffSlideReader(SlideReader):
 
     Raises:
         FileNotFoundError: The local file does not exist.
-        SlideFileError: A local TIFF-based file is truncated or corrupt
+        SlideFileError: A TIFF-based file is truncated or corrupt
             (:func:`~pathsr.slides.integrity.check_slide_file`).
         ValueError: tiffslide cannot open the file.
     """
@@ -409,11 +409,9 @@ class TiffSlideReader(SlideReader):
     def __init__(self, path: str, mpp: Optional[float] = None) -> None:
         super().__init__(path, mpp)
         import tiffslide
-        if not _is_url(self._path):
-            if not osp.isfile(self._path):
-                raise FileNotFoundError(
-                    f'slide file not found: {self._path}')
-            check_slide_file(self._path)
+        if not _is_url(self._path) and not osp.isfile(self._path):
+            raise FileNotFoundError(f'slide file not found: {self._path}')
+        check_slide_file(self._path)
         try:
             self._slide = tiffslide.TiffSlide(self._path)
         except FileNotFoundError:
@@ -447,7 +445,7 @@ def open_slide(path: str,
         path: Slide file, or fsspec URL (tiffslide only).
         backend: ``'openslide'``, ``'tiffslide'`` or ``'auto'`` (OpenSlide
             if it can open the file, else tiffslide). Defaults to ``'auto'``.
-            Every backend first checks that a local TIFF-based file is not
+            Every backend first checks that a TIFF-based file is not
             truncated; ``'auto'`` does not fall back on such a file.
         mpp: Level-0 microns per pixel replacing the file's value.
 

@@ -43,17 +43,22 @@ def slide_bytes(tmp_path_factory, run_tool):
     return path.read_bytes()
 
 
-@pytest.mark.parametrize('backend', ['auto', 'openslide', 'tiffslide'])
-def test_slide_cut_to_90_percent_is_refused(slide_bytes, tmp_path, backend):
+@pytest.mark.parametrize('backend,url', [('auto', False),
+                                         ('openslide', False),
+                                         ('tiffslide', False),
+                                         ('tiffslide', True)])
+def test_slide_cut_to_90_percent_is_refused(slide_bytes, tmp_path, backend,
+                                            url):
     cut = tmp_path / 'cut.tiff'
     cut.write_bytes(slide_bytes[:int(len(slide_bytes) * 0.9)])
+    path = f'file://{cut}' if url else str(cut)
     # before the check, tiffslide opened it with fewer levels and decoded
     # the cut tiles as garbage; every backend now refuses it, auto does not
     # fall back
     with pytest.raises(SlideFileError, match=(
-            f'cannot open slide {cut}: truncated or corrupt file: its TIFF '
+            f'cannot open slide {path}: truncated or corrupt file: its TIFF '
             r'directory chain is cut after \d directories')):
-        open_slide(cut, backend)
+        open_slide(path, backend)
 
 
 def test_cut_tile_is_named(slide_bytes, tmp_path):
