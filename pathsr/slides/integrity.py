@@ -6,6 +6,7 @@ tiles it still finds, including those whose bytes are cut, which decode as
 garbage. :func:`check_slide_file` refuses such a file up front.
 """
 import logging
+import os
 import struct
 from typing import BinaryIO, Iterator
 
@@ -64,13 +65,19 @@ def check_slide_file(path: str) -> None:
             unreadable; the message names the file, the directory (level)
             and the first tile out of the file.
     """
-    import fsspec
-    filesystem, location = fsspec.core.url_to_fs(path)
-    with filesystem.open(location, 'rb') as handle:
+    if '://' in path:
+        # fsspec comes with tiffslide, the backend that reads URLs
+        import fsspec
+        filesystem, location = fsspec.core.url_to_fs(path)
+        handle, size = (filesystem.open(location, 'rb'),
+                        filesystem.size(location))
+    else:
+        handle, size = open(path, 'rb'), os.path.getsize(path)
+    with handle:
         if handle.read(4) not in TIFF_MAGIC:
             return
         handle.seek(0)
-        _check_tiff(handle, path, filesystem.size(location))
+        _check_tiff(handle, path, size)
 
 
 def _check_tiff(handle: BinaryIO, path: str, size: int) -> None:
