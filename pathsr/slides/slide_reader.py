@@ -18,6 +18,9 @@ UPSAMPLE_TOLERANCE = 1.1
 # side in level pixels of the blocks a read is made of, which bounds the
 # memory of reading a large region (e.g. the thumbnail of a flat TIFF)
 READ_BLOCK = 512
+# a level box of at most this many pixels (12 MB) is resized whole with
+# cv2.INTER_AREA (fast); a larger one is area-summed block by block
+MAX_WHOLE_BOX = (4 * READ_BLOCK)**2
 
 
 def _is_url(path: str) -> bool:
@@ -228,10 +231,11 @@ class SlideReader(ABC):
         right or bottom edge by less than one output pixel (the rounding of
         a size to whole output pixels; that sliver is white). The box is
         read from :meth:`best_level` in blocks of at most ``READ_BLOCK``
-        squared level pixels and resized to ``size`` with area averaging
-        (``cv2.INTER_AREA`` for a small box, the same weights summed block
-        by block for a large one, so that memory is bounded by a block and
-        the output, not by the box).
+        squared level pixels and resized to ``size`` with area averaging:
+        ``cv2.INTER_AREA`` for a box of at most ``MAX_WHOLE_BOX`` pixels,
+        the same weights summed block by block for a larger one, so that
+        memory is bounded by ``MAX_WHOLE_BOX``, a block and the output, not
+        by the box.
 
         Raises:
             ValueError: The size is not positive, the box is outside the
@@ -254,7 +258,7 @@ class SlideReader(ABC):
         lh = max(1, round(height * downsample / level_ds))
         if (lw, lh) == (width, height):
             return self._read_box(level, lx, ly, lw, lh)
-        if lw < width or lh < height or lw * lh <= READ_BLOCK**2:
+        if lw < width or lh < height or lw * lh <= MAX_WHOLE_BOX:
             return cv2.resize(self._read_box(level, lx, ly, lw, lh),
                               (width, height), interpolation=cv2.INTER_AREA)
         total = np.zeros((height, width, 3), np.float64)

@@ -127,14 +127,15 @@ def test_reading_finer_than_level0_is_refused(slide, backend):
 @pytest.mark.parametrize('kwargs', [dict(mpp=0.75), dict(mpp=0.675),
                                     dict(magnification=40)])
 def test_block_reads_match_whole_reads(slide, backend, kwargs, monkeypatch):
-    """Reads made of many blocks (READ_BLOCK patched to 96) equal the reads
+    """Reads made of many blocks (READ_BLOCK patched to 48) equal the reads
     of one block: exactly at a level's own resolution, to rounding (1) for
     the area-weighted sums against cv2.INTER_AREA."""
     path, _ = slide
     with open_slide(path, backend) as reader:
         whole = reader.read_region((64, 32), (280, 200), **kwargs)
         thumb = reader.thumbnail(300)
-        monkeypatch.setattr(slide_reader, 'READ_BLOCK', 96)
+        monkeypatch.setattr(slide_reader, 'READ_BLOCK', 48)
+        monkeypatch.setattr(slide_reader, 'MAX_WHOLE_BOX', 192**2)
         blocks = reader.read_region((64, 32), (280, 200), **kwargs)
         thumb_blocks = reader.thumbnail(300)
     assert blocks.shape == whole.shape and blocks.dtype == np.uint8
