@@ -124,6 +124,19 @@ def test_make_demo_slide_arguments(tmp_path, demo_slide_tool, monkeypatch,
     assert not out.exists()
 
 
+def test_write_pyramid_refuses_nonsense(tmp_path, demo_slide_tool):
+    image = np.full((48, 40, 3), 200, np.uint8)
+    path = str(tmp_path / 'slide.tiff')
+    for kwargs, message in [
+            (dict(levels=0), 'levels must be 1 to 6 for a 40x48 image'),
+            (dict(levels=7), 'levels must be 1 to 6'),
+            (dict(tile=24), 'tile must be a positive multiple of 16'),
+            (dict(mpp=0.0), 'mpp must be a positive number')]:
+        with pytest.raises(ValueError, match=message):
+            demo_slide_tool.write_pyramid(path, image, **kwargs)
+    assert not os.path.exists(path)
+
+
 def test_a_killed_worker_fails_only_its_slide(slides, tmp_path, repo,
                                               demo_slide_tool):
     """The worker that processes ``a_victim`` is SIGKILLed (as by the

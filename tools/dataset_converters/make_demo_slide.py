@@ -24,13 +24,10 @@ import cv2
 import numpy as np
 import tifffile
 
-sys.path.insert(
-    0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)
 
-
-DEMO_CROPS = osp.join(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'demo',
-    'histo_demo', 'train')
+DEMO_CROPS = osp.join(ROOT, 'demo', 'histo_demo', 'train')
 
 
 def write_pyramid(path: str,
