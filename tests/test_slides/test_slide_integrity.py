@@ -81,6 +81,27 @@ def test_cut_tile_is_named(slide_bytes, tmp_path):
         open_slide(cut, 'tiffslide')
 
 
+@pytest.mark.parametrize('backend', ['openslide', 'tiffslide'])
+def test_corrupt_tile_fails_when_read(slide_bytes, tmp_path, backend):
+    """Bytes zeroed inside tile #5 of level 0 (4 tiles a row: at (256, 256);
+    the structure is intact, so the file opens): reading it fails and names
+    the slide, level and box."""
+    path = tmp_path / 'corrupt.tiff'
+    path.write_bytes(slide_bytes)
+    with tifffile.TiffFile(path) as tif:
+        start = tif.pages[0].dataoffsets[5]
+        count = tif.pages[0].databytecounts[5]
+    data = bytearray(slide_bytes)
+    data[start + 100:start + count] = bytes(count - 100)
+    path.write_bytes(bytes(data))
+    with open_slide(path, backend) as reader:
+        reader.read_region((0, 0), (256, 256), magnification=40)  # tile #0
+        with pytest.raises(ValueError, match=(
+                f'cannot read slide {path}: level 0, 256x256 px at level '
+                r'pixel \(256, 256\): ')):
+            reader.read_region((256, 256), (256, 256), magnification=40)
+
+
 def test_non_tiff_files_are_left_to_their_reader(tmp_path):
     junk = tmp_path / 'slide.mrxs'
     junk.write_text('not a TIFF')
