@@ -16,7 +16,7 @@ from mmengine.model import is_model_wrapper  # noqa: E402
 from pathsr.registry import RUNNERS  # noqa: E402
 from pathsr.utils import (load_config, setup_cpu_distributed,  # noqa: E402
                           teardown_distributed)
-from pathsr.utils.cli import base_parser, parse  # noqa: E402
+from pathsr.utils.cli import base_parser, parse, run_main  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -79,4 +79,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

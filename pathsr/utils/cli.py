@@ -8,10 +8,27 @@ from typing import Any, Callable, List, Optional
 
 from mmengine.config import DictAction
 
+DEBUG_ENV = 'PATHSR_DEBUG'
+
+
+class KeyValueAction(DictAction):
+    """mmengine's ``DictAction`` (``KEY=VALUE`` pairs into a dict) that
+    names an item without ``=`` instead of failing on it with a bare
+    ``ValueError``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        items = values if isinstance(values, list) else [values]
+        for item in items:
+            if '=' not in item:
+                parser.error(f'{option_string} {item!r}: expected KEY=VALUE '
+                             '(e.g. train_cfg.max_iters=1000)')
+        super().__call__(parser, namespace, values, option_string)
+
 
 def base_parser(description: str) -> argparse.ArgumentParser:
     """A parser with ``config``, ``--work-dir``, ``--cfg-options``,
-    ``--launcher`` and ``--local-rank``.
+    ``--launcher``, ``--local-rank`` and ``--debug`` (read by
+    :func:`run_main`, listed here for ``--help``).
 
     ``torch.distributed.launch`` passes ``--local-rank`` (or the older
     ``--local_rank``); torchrun sets ``LOCAL_RANK``. :func:`parse` keeps the
@@ -23,7 +40,7 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=KeyValueAction,
         help='override config keys, e.g. data_root=/data/tiles '
         'train_cfg.max_iters=1000')
     parser.add_argument(
@@ -32,6 +49,11 @@ def base_parser(description: str) -> argparse.ArgumentParser:
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--debug',
+        action='store_true',
+        help=f'show the traceback of a failure instead of one line (or set '
+        f'{DEBUG_ENV}=1)')
     return parser
 
 
@@ -40,9 +62,6 @@ def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
-
-
-DEBUG_ENV = 'PATHSR_DEBUG'
 
 
 def debug_requested(argv: Optional[List[str]] = None) -> bool:
