@@ -1,7 +1,9 @@
 """The command-line arguments that tools/train.py and tools/test.py share,
 and the one-line error report of every tool."""
 import argparse
+import difflib
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, List, Optional
@@ -72,6 +74,34 @@ def debug_requested(argv: Optional[List[str]] = None) -> bool:
                                                                         '0')
 
 
+_UNKNOWN_TYPE = re.compile(r'(\S+) is not in the (\w+)::(\w+) registry')
+
+
+def registry_hint(message: str) -> str:
+    """For a message of mmengine's registry (``NAME is not in the
+    SCOPE::REGISTRY registry``), the closest names that the registry (and
+    its parents) hold, as ``'; close matches in pathsr::model: EDSR'``;
+    ``''`` for another message."""
+    match = _UNKNOWN_TYPE.search(message)
+    if match is None:
+        return ''
+    from mmengine.registry import Registry
+
+    import pathsr.registry
+    name, scope, registry_name = match.groups()
+    names = set()
+    for registry in vars(pathsr.registry).values():
+        if isinstance(registry, Registry) and registry.name == registry_name:
+            while registry is not None:
+                registry.import_from_location()
+                names.update(registry.module_dict)
+                registry = registry.parent
+    close = difflib.get_close_matches(name.strip('`\''), sorted(names), n=3)
+    if not close:
+        return f'; no close match among the {len(names)} {registry_name}s'
+    return f'; close matches in {scope}::{registry_name}: {", ".join(close)}'
+
+
 def run_main(main: Callable[[], Any], prog: Optional[str] = None) -> None:
     """Run a tool's ``main`` so that a failure ends in one message, not a
     traceback.
@@ -97,7 +127,9 @@ def run_main(main: Callable[[], Any], prog: Optional[str] = None) -> None:
     except Exception as error:  # noqa: BLE001 - the one-line report
         if debug:
             raise
-        message = str(error) or repr(error)
+        message = error.args[0] if isinstance(error, KeyError) and \
+            error.args and isinstance(error.args[0], str) else str(error)
+        message = (message or repr(error)) + registry_hint(message)
         print(f'{prog}: error: {type(error).__name__}: {message}\n'
               f'(run with --debug or {DEBUG_ENV}=1 for the traceback)',
               file=sys.stderr)

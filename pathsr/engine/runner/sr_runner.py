@@ -67,6 +67,33 @@ class _RestoreRNGAfter:
         return getattr(self._iterator, name)
 
 
+def summarize_mismatch(message: str, shown: int = 3) -> str:
+    """One line out of the message of a strict ``load_state_dict``: the
+    number of missing, unexpected and mis-shaped parameters and the first
+    ``shown`` of each (with both shapes)."""
+    parts = []
+    for label, pattern in (('missing', r'missing keys in source state_dict: '
+                                       r'(.*)'),
+                           ('unexpected', r'unexpected key in source '
+                                          r'state_dict: (.*)')):
+        found = re.search(pattern, message)
+        if found:
+            keys = [k.strip() for k in found[1].split(',') if k.strip()]
+            more = ', ...' if len(keys) > shown else ''
+            parts.append(f'{len(keys)} {label} ({", ".join(keys[:shown])}'
+                         f'{more})')
+    shapes = re.findall(
+        r'size mismatch for (\S+): copying a param with shape '
+        r'torch.Size\((\[[^\]]*\])\) from checkpoint, the shape in current '
+        r'model is torch.Size\((\[[^\]]*\])\)', message)
+    if shapes:
+        more = ', ...' if len(shapes) > shown else ''
+        listed = ', '.join(f'{key} {saved} in the checkpoint, {built} in the '
+                           'model' for key, saved, built in shapes[:shown])
+        parts.append(f'{len(shapes)} mis-shaped ({listed}{more})')
+    return '; '.join(parts) or ' '.join(message.split())
+
+
 def latest_checkpoint(work_dir: str) -> Optional[str]:
     """The checkpoint to resume in ``work_dir``: the one that
     ``work_dir/last_checkpoint`` names.
@@ -359,4 +386,5 @@ class SRRunner(Runner):
             raise CheckpointMismatchError(
                 f'checkpoint {filename} does not match the model '
                 f'{type(model).__name__} built from the config '
-                f'({self.cfg.filename}): {err}') from None
+                f'({self.cfg.filename}): {summarize_mismatch(str(err))}'
+            ) from None
