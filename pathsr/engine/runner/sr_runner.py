@@ -369,17 +369,18 @@ class SRRunner(Runner):
         try:
             return super().load_checkpoint(filename, map_location, strict,
                                            revise_keys)
-        except (RuntimeError, EOFError, pickle.UnpicklingError,
+        except (RuntimeError, EOFError, OSError, pickle.UnpicklingError,
                 zipfile.BadZipFile) as err:
             if isinstance(err, (CheckpointError, CheckpointMismatchError)):
                 raise
             if 'state_dict' not in str(err) and 'size mismatch' not in str(
                     err):
                 size = osp.getsize(filename) if osp.isfile(filename) else 0
+                first_line = (str(err).splitlines() or ['empty'])[0]
                 raise CheckpointError(
                     f'checkpoint {filename} ({size} bytes) cannot be read: '
                     'it is truncated, damaged or not a PyTorch checkpoint '
-                    f'({type(err).__name__}: {str(err).splitlines()[0]})'
+                    f'({type(err).__name__}: {first_line})'
                 ) from err
             model = self.model.module if is_model_wrapper(
                 self.model) else self.model
