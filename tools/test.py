@@ -61,7 +61,7 @@ def main() -> None:
     runner = RUNNERS.build(cfg)
     if args.checkpoint is None and any(
             p.numel() for p in runner.model.parameters()):
-        raise SystemExit(
+        raise ValueError(
             f'{args.config} builds a model with trainable parameters: give '
             'the checkpoint to evaluate (tools/test.py CONFIG CHECKPOINT)')
     if args.amp:
