@@ -171,3 +171,18 @@ def test_checkpoint_hook_typo_is_found_before_training(repo, tmp_path):
         _runner(repo, tmp_path, 2, 'typo',
                 default_hooks=dict(checkpoint=dict(intervl=1)))
     assert not list(tmp_path.glob('*.pth'))
+
+
+def test_resume_without_a_configured_seed_uses_the_checkpoint_seed(
+        repo, tmp_path):
+    """With ``randomness.seed=None`` each run draws its own seed; the
+    resumed run reseeds its sampler and workers with the checkpoint's."""
+    unseeded = dict(randomness=dict(seed=None))
+    first = _runner(repo, tmp_path / 'a', 3, 'unseeded-a', **unseeded)
+    first.train()
+    second = _runner(repo, tmp_path / 'b', 3, 'unseeded-b', resume=True,
+                     load_from=str(tmp_path / 'a' / 'iter_1.pth'),
+                     **unseeded)
+    second.train()
+    assert second.seed == first.seed
+    assert _same_weights(first, second)

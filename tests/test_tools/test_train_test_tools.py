@@ -140,6 +140,7 @@ def test_bad_input_ends_in_one_line_naming_it(trained, run_tool, tmp_path,
     tiles = f'data_root={trained["root"] / "tiles"}'
     demo = 'data_root=demo/histo_demo'
     (tmp_path / 'file').write_text('')
+    (tmp_path / 'empty').mkdir()
     (tmp_path / 'broken.py').write_text('x = 1\ny = 1 / 0\n')
     (tmp_path / 'garbage.pth').write_bytes(b'not a checkpoint')
     write_tiles(tmp_path / 'small' / 'train', 2, size=100)
@@ -169,6 +170,9 @@ def test_bad_input_ends_in_one_line_naming_it(trained, run_tool, tmp_path,
          ['configs/edsr/nope.py does not exist']),
         (train + ['--cfg-options', f'data_root={tmp_path}/nowhere'] + FAST,
          1, [f'{tmp_path}/nowhere', '--cfg-options data_root=']),
+        (train + ['--cfg-options', f'data_root={tmp_path / "empty"}'] + FAST,
+         1, [f"no image in folder '{tmp_path / 'empty'}/",
+             '--cfg-options data_root=']),
         (train + ['--cfg-options', f'data_root={tmp_path / "small"}'] + FAST,
          1, ['tile_0', '192']),
         (['tools/train.py', EDSR_X4, '--work-dir', str(tmp_path / 'done'),
