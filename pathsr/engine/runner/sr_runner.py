@@ -238,12 +238,15 @@ class SRRunner(Runner):
                resume_param_scheduler: bool = True,
                map_location: Union[str, Callable] = 'default') -> None:
         self._resuming = filename
+        seed = self.seed
         try:
             super().resume(filename, resume_optimizer,
                            resume_param_scheduler, map_location)
         finally:
             self._resuming = None
         loop = self.train_loop
+        if self.seed != seed:
+            self._rebuild_train_dataloader()
         at_end = (loop.iter >= loop.max_iters
                   if isinstance(loop, IterBasedTrainLoop) else
                   loop.epoch >= loop.max_epochs)
@@ -268,6 +271,19 @@ class SRRunner(Runner):
         else:
             # epoch-based loops restart at an epoch boundary, no replay
             set_rng_state(state)
+
+    def _rebuild_train_dataloader(self) -> None:
+        """Build the train loop's data loader again with the seed just
+        resumed from a checkpoint (``randomness.seed=None`` draws a new seed
+        for every run; the sampler and the workers were seeded with it)."""
+        loop = self.train_loop
+        loop.dataloader = self.build_dataloader(
+            self.cfg.train_dataloader,
+            seed=self.seed,
+            diff_rank_seed=self._randomness_cfg.get('diff_rank_seed', False))
+        if isinstance(loop, IterBasedTrainLoop):
+            loop.dataloader_iterator = type(loop.dataloader_iterator)(
+                loop.dataloader)
 
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, *args,
