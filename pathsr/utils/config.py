@@ -67,10 +67,11 @@ def _base_keys(path: str) -> Set[str]:
 def _values(node: Any) -> Iterable[Any]:
     """``node`` and every value nested in it (dicts, lists, tuples)."""
     yield node
-    children = node.values() if isinstance(node, dict) else node if \
-        isinstance(node, (list, tuple)) else ()
-    for child in children:
-        yield from _values(child)
+    if isinstance(node, dict):
+        node = list(node.values())
+    if isinstance(node, (list, tuple)):
+        for child in node:
+            yield from _values(child)
 
 
 def check_top_level_keys(cfg: Config,

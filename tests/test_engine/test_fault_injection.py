@@ -60,7 +60,8 @@ model = dict(
               pixel_decoder=dict(hidden_list=[16]),
               texture_decoder=dict(hidden_list=[16])),
     num_queries=64)
-train_dataloader = dict(batch_size=2, dataset=dict(pipeline={IMPLICIT_PIPELINE}))
+train_dataloader = dict(batch_size=2,
+                        dataset=dict(pipeline={IMPLICIT_PIPELINE}))
 {NO_VAL}''', 100),
 }
 # one thread: the same kernels in every process, and fair to a shared CPU
@@ -98,7 +99,7 @@ def _train_and_kill(args: List[str], work_dir: Path, delay: float) -> int:
     deadline = time.monotonic() + 300
     while not (work_dir / 'last_checkpoint').exists():
         done, status = os.waitpid(pid, os.WNOHANG)
-        assert not done, f'training ended before its first checkpoint'
+        assert not done, 'training ended before its first checkpoint'
         assert time.monotonic() < deadline, 'no checkpoint after 300 s'
         time.sleep(0.01)
     time.sleep(delay)

@@ -211,4 +211,3 @@ def test_bad_input_ends_in_one_line_naming_it(trained, run_tool, tmp_path,
         for message in messages:
             assert message in errors[0], (argv, errors[0])
     assert not list((tmp_path / 'w').rglob('*.pth'))  # nothing trained
-

@@ -94,6 +94,12 @@ def summarize_mismatch(message: str, shown: int = 3) -> str:
     return '; '.join(parts) or ' '.join(message.split())
 
 
+def _is_blank(path: str) -> bool:
+    """Whether the text file ``path`` holds only white space."""
+    with open(path) as f:
+        return not f.read().strip()
+
+
 def latest_checkpoint(work_dir: str) -> Optional[str]:
     """The checkpoint to resume in ``work_dir``: the one that
     ``work_dir/last_checkpoint`` names.
@@ -217,7 +223,7 @@ class SRRunner(Runner):
         if not self._has_loaded and self._resume and self._load_from is None:
             found = latest_checkpoint(self.work_dir)
             record = osp.join(self.work_dir, 'last_checkpoint')
-            if found is not None and osp.getsize(record) == 0:
+            if found is not None and _is_blank(record):
                 self.logger.warning(f'{record} is empty (its write was '
                                     f'interrupted): resuming the newest '
                                     f'checkpoint, {found}')
@@ -245,8 +251,6 @@ class SRRunner(Runner):
         finally:
             self._resuming = None
         loop = self.train_loop
-        if self.seed != seed:
-            self._rebuild_train_dataloader()
         at_end = (loop.iter >= loop.max_iters
                   if isinstance(loop, IterBasedTrainLoop) else
                   loop.epoch >= loop.max_epochs)
@@ -259,6 +263,8 @@ class SRRunner(Runner):
                 f'checkpoint {filename} is at {done}, the end of training '
                 f'({total}): nothing is left to train. Raise the limit to '
                 'train further, or evaluate it with tools/test.py')
+        if self.seed != seed:
+            self._rebuild_train_dataloader()
         state, self._loaded_rng_state = self._loaded_rng_state, None
         if state is None:
             self.logger.warning(
