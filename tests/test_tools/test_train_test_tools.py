@@ -2,6 +2,7 @@
 import json
 import math
 import shutil
+import socket
 import sys
 
 import numpy as np
@@ -114,22 +115,37 @@ def test_resume_flag_continues_from_the_latest_checkpoint(
                       weights_only=True)['meta']['iter'] == 3
 
 
-# runs each command line of argv (a list of lists, as JSON) as the tool's
-# __main__ in this interpreter: the exit code, stdout and stderr of each, as
-# JSON
+# runs each command line (argv and the environment variables to add, as
+# JSON) as the tool's __main__ in this interpreter: the exit code, stdout and
+# stderr of each, as JSON
 DRIVER = """
-import contextlib, io, json, runpy, sys
+import contextlib, io, json, os, runpy, sys
 results = []
-for argv in json.loads(sys.argv[1]):
+for argv, env in json.loads(sys.argv[1]):
     sys.argv, out, err, code = list(argv), io.StringIO(), io.StringIO(), 0
+    saved = dict(os.environ)
+    os.environ.update(env)
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             runpy.run_path(argv[0], run_name='__main__')
         except SystemExit as exit:
             code = exit.code
+    os.environ.clear()
+    os.environ.update(saved)
     results.append([code, out.getvalue(), err.getvalue()])
 print(json.dumps(results))
 """
+
+
+def _alone_in_a_world_of_two() -> dict:
+    """torchrun's variables of rank 0 of 2 on a free port, and a start-up
+    wait of 1 s."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    return dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='2',
+                MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
+                PATHSR_DIST_INIT_TIMEOUT='1')
 
 
 def test_bad_input_ends_in_one_line_naming_it(trained, run_tool, tmp_path,
@@ -194,10 +210,22 @@ def test_bad_input_ends_in_one_line_naming_it(trained, run_tool, tmp_path,
     if not torch.cuda.is_available():
         cases.append((train + ['--amp', '--cfg-options', demo], 1,
                       ['--amp needs a CUDA GPU']))
+    envs = [{} for _ in cases]
+    # WORLD_SIZE=2 with one process: named after 1 s, not 30 min
+    for argv in (train + ['--cfg-options', demo],
+                 ['tools/test.py', 'configs/bicubic/bicubic_histo_x4.py',
+                  '--work-dir', str(tmp_path / 't'), '--cfg-options',
+                  demo]):
+        cases.append((argv + ['--launcher', 'pytorch'], 1, [
+            'rank 0: 1 of WORLD_SIZE=2 ranks joined at 127.0.0.1:',
+            'missing ranks: 1', 'PATHSR_DIST_INIT_TIMEOUT=SECONDS'
+        ]))
+        envs.append(_alone_in_a_world_of_two())
     helps = [['tools/train.py', '--help'], ['tools/test.py', '--help']]
     proc = run_tool([
         sys.executable, '-c', DRIVER,
-        json.dumps([argv for argv, _, _ in cases] + helps)
+        json.dumps([[argv, env] for (argv, _, _), env in zip(cases, envs)] +
+                   [[argv, {}] for argv in helps])
     ])
     results = json.loads(proc.stdout.strip().splitlines()[-1])
     for code, stdout, _ in results[len(cases):]:
