@@ -1,5 +1,5 @@
 """Fault injection: tools/train.py killed (SIGKILL) at a random point after
-its first checkpoint and continued with ``--resume`` ends with the weights
+a checkpoint and continued with ``--resume`` ends with the weights
 and optimiser state of an uninterrupted run, bit for bit, for the EDSR,
 LIIF and ISTE demos (shrunk), with and without dataloader workers."""
 import json
@@ -83,10 +83,12 @@ def _train(args: List[str]) -> None:
     runpy.run_path('tools/train.py', run_name='__main__')
 
 
-def _train_and_kill(args: List[str], work_dir: Path, delay: float) -> int:
+def _train_and_kill(args: List[str], work_dir: Path, after: int,
+                    delay: float) -> int:
     """Fork a process that runs ``tools/train.py ARGS``, SIGKILL it
-    ``delay`` seconds after its first checkpoint appeared in ``work_dir``
-    and return its wait status."""
+    ``delay`` seconds after its checkpoint of iteration ``after`` appeared
+    in ``work_dir`` (within the next iteration or the next checkpoint's
+    writing) and return its wait status."""
     pid = os.fork()
     if pid == 0:  # the child: train until killed
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -97,7 +99,7 @@ def _train_and_kill(args: List[str], work_dir: Path, delay: float) -> int:
         finally:
             os._exit(0)
     deadline = time.monotonic() + 300
-    while not (work_dir / 'last_checkpoint').exists():
+    while not (work_dir / f'iter_{after}.pth').exists():
         done, status = os.waitpid(pid, os.WNOHANG)
         assert not done, 'training ended before its first checkpoint'
         assert time.monotonic() < deadline, 'no checkpoint after 300 s'
@@ -114,14 +116,17 @@ def _drive(root: Path, names: List[str]) -> None:
     its first checkpoint; then each demo trained without interruption; then
     each killed training continued with ``--resume``. Prints the kill
     statuses as JSON on the last line."""
-    # fixed seeds: the same kill delays on every run of the test
-    delays = random.Random(18).sample(range(0, 400, 10), len(names))
+    # a fixed seed: the same kill points on every run of the test, at least
+    # two iterations before the end
+    rng = random.Random(18)
     statuses = {}
-    for name, delay in zip(names, delays):
+    for name in names:
         args = [str(root / f'{name}_tiny.py'), '--work-dir',
                 str(root / f'{name}_killed')]
-        statuses[name] = _train_and_kill(args, root / f'{name}_killed',
-                                         delay / 1000)
+        after = rng.randint(1, MAX_ITERS - 3)
+        statuses[name] = (_train_and_kill(args, root / f'{name}_killed',
+                                          after, rng.uniform(0, 0.05)),
+                          after)
     for name in names:
         _train([str(root / f'{name}_tiny.py'), '--work-dir',
                 str(root / f'{name}_full'), '--cfg-options',
@@ -137,7 +142,7 @@ def _drive(root: Path, names: List[str]) -> None:
 def runs(tmp_path_factory, repo, run_tool):
     """Each shrunk demo trained without interruption, and trained, killed
     and resumed with ``--resume``: ``name -> dict(full, killed, status,
-    resumed_at)``."""
+    after, resumed_at)`` (``after``: the checkpoint the kill followed)."""
     root = tmp_path_factory.mktemp('faults')
     names = sorted(CONFIGS)
     for name in names:
@@ -154,7 +159,8 @@ def runs(tmp_path_factory, repo, run_tool):
         name: dict(
             full=root / f'{name}_full',
             killed=root / f'{name}_killed',
-            status=statuses[name],
+            status=statuses[name][0],
+            after=statuses[name][1],
             resumed_at=at)
         for name, at in zip(names, resumed_at)
     }
@@ -180,7 +186,7 @@ def test_killed_training_resumes_to_the_uninterrupted_weights(name, runs):
     # killed while training
     assert os.WIFSIGNALED(run['status'])
     assert os.WTERMSIG(run['status']) == signal.SIGKILL
-    assert 1 <= run['resumed_at'] < MAX_ITERS
+    assert run['after'] <= run['resumed_at'] < MAX_ITERS
     _assert_bit_identical(run['full'] / f'iter_{MAX_ITERS}.pth',
                           run['killed'] / f'iter_{MAX_ITERS}.pth')
 
