@@ -26,17 +26,22 @@ class ConfigError(ValueError):
 
 def _failure_place(error: BaseException) -> str:
     """``FILE, line N`` of the config statement that raised ``error`` while
-    mmengine read it (the innermost frame of a config file; the file being
-    parsed and the error's line for a syntax error), or ``''``."""
-    place = ''
+    mmengine read it: the innermost frame of a config file, or for a syntax
+    error the innermost file mmengine was reading and the error's line;
+    ``''`` if neither is known."""
+    statement, reading = '', None
     for frame, line in traceback.walk_tb(error.__traceback__):
         code = frame.f_code
         if code.co_name == '<module>' and osp.isfile(code.co_filename):
-            place = f'{code.co_filename}, line {line}'
-        elif not place and isinstance(frame.f_locals.get('filename'), str):
-            if isinstance(error, SyntaxError) and error.lineno:
-                place = f'{frame.f_locals["filename"]}, line {error.lineno}'
-    return place
+            statement = f'{osp.normpath(code.co_filename)}, line {line}'
+        name = frame.f_locals.get('filename')
+        if isinstance(name, str) and osp.isfile(name):
+            reading = osp.normpath(name)
+    if statement:
+        return statement
+    if isinstance(error, SyntaxError) and error.lineno and reading:
+        return f'{reading}, line {error.lineno}'
+    return ''
 
 
 def read_config(path: str) -> Config:

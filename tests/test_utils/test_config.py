@@ -83,11 +83,14 @@ def test_config_that_does_not_parse_or_raises_names_file_and_line(
         load_config(path)
 
 
-def test_error_in_a_base_config_names_the_base(tmp_path):
-    base = _write(tmp_path, 'base.py', 'x = 1\ny = undefined_name\n')
-    child = _write(tmp_path, 'child.py', "_base_ = './base.py'\nz = x\n")
-    with pytest.raises(ConfigError, match=f"config {base}, line 2: "
-                       "NameError: name 'undefined_name'"):
+@pytest.mark.parametrize('text, kind', [
+    ('x = 1\ny = undefined_name\n', "NameError: name 'undefined_name'"),
+    ('x = 1\ny = [\n', 'SyntaxError'),
+])
+def test_error_in_a_base_config_names_the_base(tmp_path, text, kind):
+    base = _write(tmp_path, 'base.py', text)
+    child = _write(tmp_path, 'child.py', "_base_ = './base.py'\nz = 2\n")
+    with pytest.raises(ConfigError, match=f'config {base}, line 2: {kind}'):
         load_config(child)
 
 
