@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config
 from mmengine.fileio.backends import LocalBackend
 
-from pathsr.engine.runner import CheckpointError
+from pathsr.engine.runner import CheckpointError, CheckpointMismatchError
 from pathsr.registry import RUNNERS
 
 LIIF = 'configs/liif/liif-edsr-tiny_demo_x1-4.py'
@@ -186,3 +186,20 @@ def test_resume_without_a_configured_seed_uses_the_checkpoint_seed(
     second.train()
     assert second.seed == first.seed
     assert _same_weights(first, second)
+
+
+def test_mis_shaped_checkpoint_names_keys_and_shapes(repo, trained,
+                                                     tmp_path):
+    wider = _runner(repo, tmp_path, 2, 'wider',
+                    load_from=str(trained / 'iter_2.pth'),
+                    model=dict(encoder=dict(mid_channels=16)))
+    with pytest.raises(CheckpointMismatchError) as error:
+        wider.train()
+    message = str(error.value)
+    assert '\n' not in message
+    assert message.startswith(
+        f'checkpoint {trained / "iter_2.pth"} does not match the model '
+        'ImplicitSRModel built from the config')
+    # conv_first: 3 -> 8 channels saved, 3 -> 16 built
+    assert ('mis-shaped (encoder.conv_first.weight [8, 3, 3, 3] in the '
+            'checkpoint, [16, 3, 3, 3] in the model, ') in message
