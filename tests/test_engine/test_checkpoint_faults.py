@@ -129,16 +129,25 @@ def test_last_checkpoint_naming_a_missing_file_is_named(repo, trained,
         runner.train()
 
 
-def test_empty_last_checkpoint_resumes_the_newest_checkpoint(
-        repo, trained, tmp_path):
-    """A kill between truncating last_checkpoint and writing it."""
+@pytest.mark.parametrize('record', ['empty', 'deleted'])
+def test_empty_or_no_last_checkpoint_resumes_the_newest_checkpoint(
+        repo, trained, tmp_path, record):
+    """A kill between truncating last_checkpoint and writing it, or a
+    deleted one: the newest complete checkpoint, not a fresh start that
+    would overwrite the saved ones."""
     shutil.copytree(trained, tmp_path, dirs_exist_ok=True)
-    (tmp_path / 'last_checkpoint').write_text('')
-    runner = _runner(repo, tmp_path, 3, 'empty-record', resume=True)
+    if record == 'empty':
+        (tmp_path / 'last_checkpoint').write_text('')
+    else:
+        (tmp_path / 'last_checkpoint').unlink()
+    saved_at = (tmp_path / 'iter_1.pth').stat().st_mtime_ns
+    runner = _runner(repo, tmp_path, 3, f'{record}-record', resume=True)
     runner.train()
     assert runner.iter == 3
     assert torch.load(tmp_path / 'iter_3.pth',
                       weights_only=True)['meta']['iter'] == 3
+    # it continued from iteration 2: iterations 1 and 2 were not saved again
+    assert (tmp_path / 'iter_1.pth').stat().st_mtime_ns == saved_at
 
 
 def test_resuming_past_the_end_is_refused(repo, trained):

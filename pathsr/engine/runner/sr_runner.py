@@ -95,7 +95,10 @@ def summarize_mismatch(message: str, shown: int = 3) -> str:
 
 
 def _is_blank(path: str) -> bool:
-    """Whether the text file ``path`` holds only white space."""
+    """Whether the text file ``path`` is missing or holds only white
+    space."""
+    if not osp.isfile(path):
+        return True
     with open(path) as f:
         return not f.read().strip()
 
@@ -104,30 +107,33 @@ def latest_checkpoint(work_dir: str) -> Optional[str]:
     """The checkpoint to resume in ``work_dir``: the one that
     ``work_dir/last_checkpoint`` names.
 
-    An empty ``last_checkpoint`` (a kill or a full disk between truncating
-    and writing it, just after a checkpoint was saved) means the newest
-    ``iter_N.pth`` / ``epoch_N.pth``: checkpoints are renamed into place
-    complete (:meth:`SRRunner.save_checkpoint`), so that one is whole.
+    Without a ``last_checkpoint``, or with an empty one (a kill or a full
+    disk between truncating and writing it, just after a checkpoint was
+    saved), it is the newest ``iter_N.pth`` / ``epoch_N.pth``: checkpoints
+    are renamed into place complete (:meth:`SRRunner.save_checkpoint`), so
+    that one is whole.
 
     Returns:
-        The path, or None when ``work_dir`` has no ``last_checkpoint`` (no
-        checkpoint was saved there: training starts from the beginning).
+        The path, or None when ``work_dir`` holds neither
+        ``last_checkpoint`` nor a checkpoint (training starts from the
+        beginning).
 
     Raises:
         CheckpointError: ``last_checkpoint`` names a file that does not
             exist, or is empty while the folder holds no checkpoint.
     """
     record = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(record):
-        return None
-    with open(record) as f:
-        target = f.read().strip()
+    target = ''
+    if osp.isfile(record):
+        with open(record) as f:
+            target = f.read().strip()
     saved = sorted(
         (name for name in os.listdir(work_dir)
          if re.fullmatch(r'(iter|epoch)_\d+\.pth', name)),
-        key=lambda name: int(re.findall(r'\d+', name)[0]))
+        key=lambda name: int(re.findall(r'\d+', name)[0])) if osp.isdir(
+            work_dir) else []
     newest = osp.join(work_dir, saved[-1]) if saved else None
-    if not target and newest is not None:
+    if not target and (newest is not None or not osp.isfile(record)):
         return newest
     hint = (f'; resume from a checkpoint file instead: --resume {newest}'
             if newest else '; the folder holds no iter_N.pth or epoch_N.pth')
@@ -224,12 +230,11 @@ class SRRunner(Runner):
             found = latest_checkpoint(self.work_dir)
             record = osp.join(self.work_dir, 'last_checkpoint')
             if found is not None and _is_blank(record):
-                self.logger.warning(f'{record} is empty (its write was '
-                                    f'interrupted): resuming the newest '
-                                    f'checkpoint, {found}')
+                self.logger.warning(f'{record} is missing or empty: resuming '
+                                    f'the newest checkpoint, {found}')
             if found is None:
                 self.logger.warning(
-                    f'resume: {self.work_dir} has no last_checkpoint, '
+                    f'resume: {self.work_dir} holds no checkpoint, '
                     'training starts from the beginning')
                 self._resume = False
             else:
