@@ -5,6 +5,7 @@ mean metrics and the per-image values as JSON.
 """
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from mmengine.model import is_model_wrapper  # noqa: E402
 from pathsr.registry import RUNNERS  # noqa: E402
 from pathsr.utils import (load_config, setup_cpu_distributed,  # noqa: E402
                           teardown_distributed)
-from pathsr.utils.cli import base_parser, parse  # noqa: E402
+from pathsr.utils.cli import base_parser, parse, run_main  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -32,8 +33,27 @@ def parse_args() -> argparse.Namespace:
     return parse(parser)
 
 
+def check_out(path: str) -> None:
+    """Refuse an ``--out`` that could not be written, before the evaluation
+    rather than after it: a folder, or a place where no file can be made."""
+    out = Path(path)
+    if out.is_dir():
+        raise IsADirectoryError(
+            f'--out {path} is a folder: give the name of a JSON file')
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OSError(error.errno, f'--out {path}: cannot make its folder '
+                      f'{out.parent} ({error.strerror})') from error
+    if not os.access(out.parent, os.W_OK) or (out.exists()
+                                              and not os.access(out, os.W_OK)):
+        raise PermissionError(f'--out {path}: no permission to write there')
+
+
 def main() -> None:
     args = parse_args()
+    if args.out:
+        check_out(args.out)
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
                       args.launcher)
     cfg.load_from = args.checkpoint
@@ -41,7 +61,7 @@ def main() -> None:
     runner = RUNNERS.build(cfg)
     if args.checkpoint is None and any(
             p.numel() for p in runner.model.parameters()):
-        raise SystemExit(
+        raise ValueError(
             f'{args.config} builds a model with trainable parameters: give '
             'the checkpoint to evaluate (tools/test.py CONFIG CHECKPOINT)')
     if args.amp:
@@ -79,4 +99,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pathsr.registry import RUNNERS  # noqa: E402
 from pathsr.utils import (enable_amp, load_config,  # noqa: E402
                           setup_cpu_distributed, teardown_distributed)
-from pathsr.utils.cli import base_parser, parse  # noqa: E402
+from pathsr.utils.cli import base_parser, parse, run_main  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -44,4 +44,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

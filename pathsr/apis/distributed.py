@@ -21,9 +21,9 @@ import os
 from typing import List, Optional, Sequence, Tuple, TypeVar
 
 import torch
-from mmengine.dist import all_gather_object, get_dist_info, init_dist
+from mmengine.dist import all_gather_object, get_dist_info
 
-from pathsr.utils.dist import check_launcher_env, init_cpu_process_group
+from pathsr.utils.dist import init_cpu_process_group, init_cuda_process_group
 
 T = TypeVar('T')
 
@@ -38,22 +38,24 @@ def init_inference_dist(launcher: str,
     """Start the gloo process group of ``launcher`` and return ``(rank,
     world_size)``; ``(0, 1)`` for ``'none'``.
 
-    With CUDA this is mmengine's ``init_dist`` (which also makes
-    ``cuda:LOCAL_RANK`` the current device), without CUDA
-    :func:`~pathsr.utils.dist.init_cpu_process_group`.
+    With CUDA this also makes ``cuda:LOCAL_RANK`` the current device
+    (:func:`~pathsr.utils.dist.init_cuda_process_group`), without CUDA it is
+    :func:`~pathsr.utils.dist.init_cpu_process_group`. ``timeout`` bounds
+    the barriers; at start-up the ranks wait for each other at most
+    ``PATHSR_DIST_INIT_TIMEOUT`` seconds (default 300).
 
     Raises:
         ValueError: An unknown launcher.
         RuntimeError: The launcher's variables are missing (not started by
-            torchrun or srun).
+            torchrun or srun), or not every rank arrived in time (the
+            message names the missing ranks).
     """
     if launcher not in LAUNCHERS:
         raise ValueError(f'launcher must be one of {", ".join(LAUNCHERS)}, '
                          f'got {launcher!r}')
     if launcher != 'none':
         if torch.cuda.is_available():
-            check_launcher_env(launcher)
-            init_dist(launcher, backend='gloo', timeout=timeout)
+            init_cuda_process_group(launcher, 'gloo', timeout)
         else:
             init_cpu_process_group(launcher, timeout)
     return get_dist_info()

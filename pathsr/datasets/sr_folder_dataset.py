@@ -140,7 +140,8 @@ class SRFolderDataset(BaseDataset):
             if not names:
                 raise ValueError(
                     f'no image in folder {gt_dir!r}: accepted extensions are '
-                    f'{IMG_EXTENSIONS} (case-insensitive)')
+                    f'{IMG_EXTENSIONS} (case-insensitive); point the config '
+                    'at your images with --cfg-options data_root=<folder>')
             if subdivide:
                 names = self._split_names(names, gt_dir)
         data_list = [dict(gt_path=osp.join(gt_dir, name)) for name in names]

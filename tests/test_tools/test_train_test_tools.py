@@ -2,6 +2,8 @@
 import json
 import math
 import shutil
+import socket
+import sys
 
 import numpy as np
 import pytest
@@ -96,71 +98,6 @@ def test_bicubic_needs_no_checkpoint_and_matches_hand_computation(
     assert result['metrics']['PSNR'] == pytest.approx(np.mean(values), 1e-5)
 
 
-def test_trainable_model_without_checkpoint_is_refused(run_tool, tmp_path):
-    proc = run_tool([
-        'tools/test.py', EDSR_X4, '--work-dir',
-        str(tmp_path), '--cfg-options', 'data_root=demo/histo_demo'
-    ],
-                    check=False)
-    assert proc.returncode != 0
-    assert 'give the checkpoint' in proc.stderr
-
-
-def test_checkpoint_of_other_architecture_is_named(trained, run_tool):
-    ckpt = trained['work_dir'] / 'iter_2.pth'
-    proc = run_tool([
-        'tools/test.py', 'configs/srcnn/srcnn_histo_x4.py',
-        str(ckpt), '--work-dir',
-        str(trained['root'] / 'mismatch'), '--cfg-options',
-        'data_root=demo/histo_demo', 'test_dataloader.num_workers=0'
-    ],
-                    check=False)
-    assert proc.returncode != 0
-    assert f'checkpoint {ckpt} does not match the model' in proc.stderr
-    assert 'generator.conv1.weight' in proc.stderr  # a missing key is listed
-
-
-def test_unknown_type_in_config_is_named(tmp_path, run_tool):
-    proc = run_tool([
-        'tools/train.py', EDSR_X4, '--work-dir',
-        str(tmp_path), '--cfg-options', 'model.generator.type=EDSRR',
-        'data_root=demo/histo_demo', *FAST
-    ],
-                    check=False)
-    assert proc.returncode != 0
-    assert 'EDSRR is not in the' in proc.stderr
-
-
-def test_missing_data_root_is_named(tmp_path, run_tool):
-    proc = run_tool([
-        'tools/train.py', EDSR_X4, '--work-dir',
-        str(tmp_path), '--cfg-options', f'data_root={tmp_path}/nowhere',
-        *FAST
-    ],
-                    check=False)
-    assert proc.returncode != 0
-    assert f'{tmp_path}/nowhere' in proc.stderr
-
-
-def test_images_smaller_than_crop_are_named(tmp_path, run_tool, write_tiles):
-    write_tiles(tmp_path / 'small' / 'train', 2, size=100)
-    write_tiles(tmp_path / 'small' / 'val', 1, size=100)
-    proc = run_tool([
-        'tools/train.py', EDSR_X4, '--work-dir',
-        str(tmp_path / 'work'), '--cfg-options',
-        f'data_root={tmp_path / "small"}', *FAST
-    ],
-                    check=False)
-    assert proc.returncode != 0
-    assert 'tile_0' in proc.stderr and '192' in proc.stderr
-
-
-def test_missing_config_file_is_named(run_tool):
-    proc = run_tool(['tools/train.py', 'configs/edsr/nope.py'], check=False)
-    assert proc.returncode != 0
-    assert 'configs/edsr/nope.py does not exist' in proc.stderr
-
-
 def test_resume_flag_continues_from_the_latest_checkpoint(
         trained, run_tool, tmp_path):
     work_dir = tmp_path / 'work'
@@ -178,13 +115,127 @@ def test_resume_flag_continues_from_the_latest_checkpoint(
                       weights_only=True)['meta']['iter'] == 3
 
 
-def test_amp_without_gpu_is_refused_clearly(tmp_path, run_tool):
-    if torch.cuda.is_available():
-        pytest.skip('this machine has a GPU')
+# runs each command line (argv and the environment variables to add, as
+# JSON) as the tool's __main__ in this interpreter: the exit code, stdout and
+# stderr of each, as JSON
+DRIVER = """
+import contextlib, io, json, os, runpy, sys
+results = []
+for argv, env in json.loads(sys.argv[1]):
+    sys.argv, out, err, code = list(argv), io.StringIO(), io.StringIO(), 0
+    saved = dict(os.environ)
+    os.environ.update(env)
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            runpy.run_path(argv[0], run_name='__main__')
+        except SystemExit as exit:
+            code = exit.code
+    os.environ.clear()
+    os.environ.update(saved)
+    results.append([code, out.getvalue(), err.getvalue()])
+print(json.dumps(results))
+"""
+
+
+def _alone_in_a_world_of_two() -> dict:
+    """torchrun's variables of rank 0 of 2 on a free port, and a start-up
+    wait of 1 s."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    return dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='2',
+                MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
+                PATHSR_DIST_INIT_TIMEOUT='1')
+
+
+def test_bad_input_ends_in_one_line_naming_it(trained, run_tool, tmp_path,
+                                              write_tiles):
+    """Each case runs the tool's ``__main__``, as the command line does,
+    in one interpreter (start-up dominates); none reaches training."""
+    ckpt = trained['work_dir'] / 'iter_2.pth'
+    tiles = f'data_root={trained["root"] / "tiles"}'
+    demo = 'data_root=demo/histo_demo'
+    (tmp_path / 'file').write_text('')
+    (tmp_path / 'empty').mkdir()
+    (tmp_path / 'broken.py').write_text('x = 1\ny = 1 / 0\n')
+    (tmp_path / 'garbage.pth').write_bytes(b'not a checkpoint')
+    write_tiles(tmp_path / 'small' / 'train', 2, size=100)
+    write_tiles(tmp_path / 'small' / 'val', 1, size=100)
+    shutil.copytree(trained['work_dir'], tmp_path / 'done')
+    (tmp_path / 'done' / 'last_checkpoint').write_text(
+        str(tmp_path / 'done' / 'iter_2.pth'))
+    train = ['tools/train.py', EDSR_X4, '--work-dir', str(tmp_path / 'w')]
+    test = ['tools/test.py', EDSR_X4, '--work-dir', str(tmp_path / 't')]
+    cases = [
+        (train + ['--cfg-options', 'train_cfg.max_iters'], 2,
+         ["--cfg-options 'train_cfg.max_iters': expected KEY=VALUE"]),
+        (train[:2] + ['--work-dir', str(tmp_path / 'file')], 1,
+         [f'the work dir {tmp_path / "file"} is a file, not a folder']),
+        (train + ['--cfg-options', 'data_rot=/my/tiles'], 1,
+         ["'data_rot' (did you mean 'data_root'?)"]),
+        (train + ['--cfg-options', demo,
+                  'default_hooks.checkpoint.intervl=1'], 1,
+         ["unknown key 'intervl' (did you mean 'interval'?)"]),
+        (train + ['--cfg-options', demo, 'train_cfg.max_iters=0'], 1,
+         ['train_cfg.max_iters=0: there is nothing to train']),
+        (train + ['--cfg-options', demo, 'model.generator.type=EDSRR'], 1,
+         ['EDSRR is not in the', 'close matches in pathsr::model: EDSR']),
+        (['tools/train.py', str(tmp_path / 'broken.py')], 1,
+         [f'config {tmp_path / "broken.py"}, line 2: ZeroDivisionError']),
+        (['tools/train.py', 'configs/edsr/nope.py'], 1,
+         ['configs/edsr/nope.py does not exist']),
+        (train + ['--cfg-options', f'data_root={tmp_path}/nowhere'] + FAST,
+         1, [f'{tmp_path}/nowhere', '--cfg-options data_root=']),
+        (train + ['--cfg-options', f'data_root={tmp_path / "empty"}'] + FAST,
+         1, [f"no image in folder '{tmp_path / 'empty'}/",
+             '--cfg-options data_root=']),
+        (train + ['--cfg-options', f'data_root={tmp_path / "small"}'] + FAST,
+         1, ['tile_0', '192']),
+        (['tools/train.py', EDSR_X4, '--work-dir', str(tmp_path / 'done'),
+          '--resume', '--cfg-options', tiles] + FAST, 1,
+         ['is at 2, the end of training (train_cfg.max_iters=2): nothing '
+          'is left to train']),
+        (test + ['--out', str(tmp_path), '--cfg-options', demo], 1,
+         [f'--out {tmp_path} is a folder']),
+        (test + ['--cfg-options', demo], 1, ['give the checkpoint']),
+        (test[:2] + [str(tmp_path / 'garbage.pth')] + test[2:] +
+         ['--cfg-options', demo], 1,
+         [f'checkpoint {tmp_path / "garbage.pth"} (16 bytes) cannot be '
+          'read']),
+        (['tools/test.py', 'configs/srcnn/srcnn_histo_x4.py',
+          str(ckpt), '--work-dir', str(tmp_path / 't'), '--cfg-options',
+          demo], 1, [f'checkpoint {ckpt} does not match the model',
+                     'missing (generator.conv1.weight']),
+    ]
+    if not torch.cuda.is_available():
+        cases.append((train + ['--amp', '--cfg-options', demo], 1,
+                      ['--amp needs a CUDA GPU']))
+    envs = [{} for _ in cases]
+    # WORLD_SIZE=2 with one process: named after 1 s, not 30 min
+    for argv in (train + ['--cfg-options', demo],
+                 ['tools/test.py', 'configs/bicubic/bicubic_histo_x4.py',
+                  '--work-dir', str(tmp_path / 't'), '--cfg-options',
+                  demo]):
+        cases.append((argv + ['--launcher', 'pytorch'], 1, [
+            'rank 0: 1 of WORLD_SIZE=2 ranks joined at 127.0.0.1:',
+            'missing ranks: 1', 'PATHSR_DIST_INIT_TIMEOUT=SECONDS'
+        ]))
+        envs.append(_alone_in_a_world_of_two())
+    helps = [['tools/train.py', '--help'], ['tools/test.py', '--help']]
     proc = run_tool([
-        'tools/train.py', EDSR_X4, '--amp', '--work-dir',
-        str(tmp_path), '--cfg-options', 'data_root=demo/histo_demo'
-    ],
-                    check=False)
-    assert proc.returncode != 0
-    assert '--amp needs a CUDA GPU' in proc.stderr
+        sys.executable, '-c', DRIVER,
+        json.dumps([[argv, env] for (argv, _, _), env in zip(cases, envs)] +
+                   [[argv, {}] for argv in helps])
+    ])
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    for code, stdout, _ in results[len(cases):]:
+        assert code == 0 and '--debug' in stdout and 'PATHSR_DEBUG' in stdout
+    for (argv, code, messages), (got_code, _, stderr) in zip(cases, results):
+        assert got_code == code, (argv, stderr)
+        assert 'Traceback' not in stderr
+        tool = argv[0].rsplit('/', 1)[-1]
+        errors = [line for line in stderr.splitlines() if 'error:' in line]
+        assert len(errors) == 1 and errors[0].startswith(tool), stderr
+        for message in messages:
+            assert message in errors[0], (argv, errors[0])
+    assert not list((tmp_path / 'w').rglob('*.pth'))  # nothing trained
