@@ -60,9 +60,9 @@ EXIF_ORIENTATIONS = {
     2: (0, True),
     3: (2, False),
     4: (2, True),
-    5: (1, True),
+    5: (3, True),
     6: (3, False),
-    7: (3, True),
+    7: (1, True),
     8: (1, False)
 }
 
