@@ -13,7 +13,7 @@ import pytest
 import tifffile
 
 from pathsr.apis import init_model, super_resolve_slide
-from pathsr.apis.cli import main
+from pathsr.apis.cli import main, slide_outputs
 
 ANY_SCALE = 'configs/bicubic/bicubic_demo_x1-4.py'
 
@@ -152,3 +152,9 @@ def test_killed_whole_slide_run_resumes_bit_identical(repo, demo_slide,
         assert len(got.series[0].levels) == len(ref.series[0].levels) == 5
         for a, b in zip(ref.series[0].levels, got.series[0].levels):
             np.testing.assert_array_equal(b.asarray(), a.asarray())
+
+
+def test_output_folder_equal_to_the_slide_folder_is_refused(tmp_path):
+    (tmp_path / 'a.tiff').write_bytes(b'')
+    with pytest.raises(ValueError, match='is the folder of the slides'):
+        slide_outputs(str(tmp_path), str(tmp_path / '.' / ''))
