@@ -8,8 +8,9 @@ tiles, and save the outputs (PNG, or TIFF with the output mpp)::
         [--in-mpp M | --in-magnification X]
         [--region X Y W H [--slide-mpp M] [--backend auto|openslide|tiffslide]]
         [--tile N] [--halo N] [--tile-pixels N] [--batch-size N]
-        [--amp] [--compile] [--device DEVICE] [--format png|tiff] [--max-pixels N]
-        [--overwrite] [--no-progress] [--debug] [--cfg-options KEY=VALUE ...]
+        [--amp] [--compile] [--device DEVICE] [--format png|jpg|tiff]
+        [--max-pixels N] [--overwrite] [--no-progress] [--debug]
+        [--cfg-options KEY=VALUE ...]
         [--launcher none|pytorch|slurm] [--dist-timeout SECONDS]
 
 Whole-slide mode writes a pyramidal tiled BigTIFF (tissue tiles only,
@@ -162,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
         help='replace existing outputs (refused otherwise)')
     parser.add_argument(
         '--format',
-        choices=['png', 'tif', 'tiff'],
+        choices=['png', 'jpg', 'tif', 'tiff'],
         help='format of the files written into a folder (default: tiff for '
         'slide regions, png otherwise)')
     parser.add_argument(

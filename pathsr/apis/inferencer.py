@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 import tifffile
 import torch
+from PIL import Image
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import CheckpointLoader, load_state_dict
@@ -385,7 +386,8 @@ def save_image(path: Union[str, Path],
 
 def _check_image_file(path: Path) -> int:
     """Check the header of the image file ``path`` and return its EXIF
-    orientation (1 when none).
+    orientation (1 when none); a grey image (with or without alpha) gets a
+    warning that it is replicated to RGB.
 
     Raises:
         ValueError: A TIFF with several full-resolution pages, or whose
@@ -408,17 +410,21 @@ def _check_image_file(path: Path) -> int:
             raise ValueError(
                 f'{path} has {samples} channels: images must have 1 (grey), '
                 '3 (RGB) or 4 (RGBA)')
-        return orientation if orientation in EXIF_ORIENTATIONS else 1
-    try:
-        from PIL import Image
-        with Image.open(path) as pil:
-            frames = getattr(pil, 'n_frames', 1)
-            orientation = pil.getexif().get(0x0112, 1)
-    except Exception:  # noqa: BLE001 - the decoder below names the error
-        return 1
-    if frames > 1:
-        raise ValueError(f'{path} has {frames} frames: super-resolve one '
-                         'image per file')
+        grey = samples == 1
+    else:
+        try:
+            with Image.open(path) as pil:
+                frames = getattr(pil, 'n_frames', 1)
+                orientation = pil.getexif().get(0x0112, 1)
+                grey = pil.mode in ('1', 'L', 'LA', 'La', 'I', 'I;16', 'F')
+        except Exception:  # noqa: BLE001 - the decoder below names the error
+            return 1
+        if frames > 1:
+            raise ValueError(f'{path} has {frames} frames: super-resolve one '
+                             'image per file')
+    if grey:
+        warnings.warn(f'{path} is a grey image: its channel is replicated '
+                      'to RGB (alpha, if any, composited on white)')
     return orientation if orientation in EXIF_ORIENTATIONS else 1
 
 

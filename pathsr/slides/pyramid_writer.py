@@ -153,8 +153,7 @@ def _allocate(path: Path, shape: Tuple[int, int]) -> np.ndarray:
     except OSError as error:
         if error.errno in (errno.EOPNOTSUPP, errno.EINVAL):
             return array  # the filesystem cannot preallocate
-        del array
-        os.remove(path)
+        os.remove(path)  # the map is released with this frame
         raise OSError(
             error.errno, f'cannot allocate the {size} bytes of the level map '
             f'{path}: {os.strerror(error.errno)}') from None

@@ -56,8 +56,8 @@ def test_output_that_is_an_input_is_refused(bicubic, image_file):
     assert os.listdir(image_file.parent) == ['lr.png']
 
 
-def test_existing_output_is_replaced_only_with_overwrite(bicubic, image_file,
-                                                          tmp_path):
+def test_existing_output_is_replaced_only_with_overwrite(
+        bicubic, image_file, tmp_path):
     out = tmp_path / 'sr.png'
     out.write_bytes(b'precious')
     with pytest.raises(FileExistsError, match='pass --overwrite'):
@@ -127,6 +127,19 @@ def test_two_channel_and_multi_page_tiffs_are_refused(tmp_path):
         writer.write(level0, photometric='rgb')
         writer.write(level0[::2, ::2], photometric='rgb', subfiletype=1)
     np.testing.assert_array_equal(_read_image(pyramid), level0)
+
+
+def test_grey_with_alpha_is_converted_with_a_warning(tmp_path):
+    grey = np.array([[0, 100, 255], [30, 60, 90]], np.uint8)
+    alpha = np.array([[255, 128, 0], [0, 51, 255]], np.uint8)
+    path = tmp_path / 'la.png'
+    Image.fromarray(np.stack([grey, alpha], -1), 'LA').save(path)
+    with pytest.warns(UserWarning, match='la.png is a grey image'):
+        img = _read_image(path)
+    # composited on white by hand: g a / 255 + 255 (1 - a / 255)
+    a = alpha / 255
+    expected = np.rint(grey * a + 255 * (1 - a)).astype(np.uint8)
+    np.testing.assert_array_equal(img, np.repeat(expected[..., None], 3, 2))
 
 
 def test_exif_orientation_is_honoured(tmp_path):
