@@ -236,11 +236,22 @@ def _valid_part(path: Path, shape: Tuple[int, int]) -> bool:
 
 
 def _save_part(path: Path, tile: np.ndarray) -> None:
-    """Save ``tile`` to ``path`` atomically (a temporary file renamed)."""
+    """Save ``tile`` to ``path`` atomically (a temporary file renamed).
+
+    Raises:
+        OSError: The tile cannot be written (a full disk), naming it.
+    """
     partial = path.with_name(path.name + '.partial')
-    with open(partial, 'wb') as file:
-        np.save(file, tile)
-    os.replace(partial, path)
+    try:
+        with open(partial, 'wb') as file:
+            np.save(file, tile)
+        os.replace(partial, path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        code = error.errno or errno.EIO
+        raise OSError(
+            code, f'cannot save the tile {path} ({_free_bytes(path)} bytes '
+            f'free): {os.strerror(code) if error.errno else error}') from None
 
 
 def _free_bytes(path: Path) -> int:
@@ -268,10 +279,10 @@ def _check_space(out: Path, part_bytes: int,
         raise OSError(
             errno.ENOSPC,
             f'not enough free space for {out}: whole-slide SR needs at least '
-            f'{need} bytes ({need / 2**30:.2f} GiB: {part_bytes} for the '
+            f'{need} bytes ({need / 2**20:.1f} MiB: {part_bytes} for the '
             f'saved tiles, {scratch} for the reduced levels, plus the '
-            f'compressed output) but {free} bytes '
-            f'({free / 2**30:.2f} GiB) are free')
+            f'compressed output) but {free} bytes ({free / 2**20:.1f} MiB) '
+            'are free')
 
 
 Box = Tuple[int, int, int, int]
@@ -610,6 +621,12 @@ def super_resolve_slide(
                     ome=ome,
                     description=description,
                     scratch_dir=parts / 'pyramid')
+            except OSError as error:
+                partial.unlink(missing_ok=True)
+                if str(out) in str(error):
+                    raise
+                raise OSError(error.errno, f'cannot write {out}: '
+                              f'{error}') from None
             except BaseException:
                 partial.unlink(missing_ok=True)
                 raise

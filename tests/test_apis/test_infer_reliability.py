@@ -309,3 +309,17 @@ def _interrupt_after(model, slide, out, kwargs, count):
         super_resolve_slide(model, slide, out, **kwargs)
     finally:
         slide_sr._save_part = save
+
+
+def test_full_disk_while_saving_a_tile_names_it(tmp_path, monkeypatch):
+
+    def disk_full(file, array):
+        file.write(b'\x93NUMPY')
+        raise OSError('problem writing element 4096 to file')
+
+    monkeypatch.setattr(slide_sr.np, 'save', disk_full)
+    with pytest.raises(OSError, match=r'cannot save the tile .*r0_c1\.npy '
+                       r'\(\d+ bytes free\): problem writing'):
+        slide_sr._save_part(tmp_path / 'r0_c1.npy',
+                            np.zeros((2, 2, 3), np.uint8))
+    assert not os.listdir(tmp_path)
