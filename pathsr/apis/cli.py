@@ -8,8 +8,9 @@ tiles, and save the outputs (PNG, or TIFF with the output mpp)::
         [--in-mpp M | --in-magnification X]
         [--region X Y W H [--slide-mpp M] [--backend auto|openslide|tiffslide]]
         [--tile N] [--halo N] [--tile-pixels N] [--batch-size N]
-        [--amp] [--compile] [--device DEVICE] [--format png|tiff] [--max-pixels N]
-        [--no-progress] [--cfg-options KEY=VALUE ...]
+        [--amp] [--compile] [--device DEVICE] [--format png|jpg|tiff]
+        [--max-pixels N] [--overwrite] [--no-progress] [--debug]
+        [--cfg-options KEY=VALUE ...]
         [--launcher none|pytorch|slurm] [--dist-timeout SECONDS]
 
 Whole-slide mode writes a pyramidal tiled BigTIFF (tissue tiles only,
@@ -21,7 +22,7 @@ resumable; ``docs/inference.md``); a folder of slides gives
         [--region X Y W H] [--in-mpp M | --in-magnification X]
         [--out-tile 512] [--levels N] [--compression jpeg|zlib]
         [--quality 90] [--ome] [--no-tissue-mask] [--background R G B]
-        [--overwrite]
+        [--overwrite] [--max-pixels N]
 
 With ``--launcher pytorch`` (``tools/dist_infer.sh``) or ``slurm``
 (``tools/slurm_infer.sh``) one process per GPU shares the work and writes
@@ -33,10 +34,16 @@ contiguous blocks.
 ``--in-mpp``/``--in-magnification``; for images these two give the input's
 resolution, needed only by the targets ``--mpp``/``--magnification``.
 Errors in the request (bad scale or size, missing or mismatched
-checkpoint, unreadable input) end the program with status 1 and a message.
+checkpoint, unreadable input, an output that is an input or exists without
+``--overwrite``) are found before anything is computed and end the program
+with status 1 and one line (:func:`pathsr.utils.cli.run_main`; ``--debug``
+shows the traceback). In a folder of slides a slide that fails is reported
+in one line and the others are still processed; the status is 1 at the
+end if any failed.
 """
 import argparse
 import re
+import sys
 from pathlib import Path
 from typing import List, Optional, Tuple
 
@@ -44,12 +51,14 @@ from mmengine.config import DictAction
 
 from pathsr.engine.runner import CheckpointMismatchError
 from pathsr.structures import MAX_OUTPUT_PIXELS
+from pathsr.utils.cli import run_main
 from pathsr.utils.dist import teardown_distributed
 from .distributed import (DEFAULT_TIMEOUT, LAUNCHERS, init_inference_dist,
                           raise_first_error, rank_device, round_robin)
 from .inferencer import SlideRegion, SRInferencer, output_paths, save_image
-from .slide_sr import (SLIDE_SUFFIXES, TIFF_SUFFIXES, SlideSRResult,
-                       super_resolve_slide)
+from .inferencer import check_outputs
+from .slide_sr import (MAX_SLIDE_PIXELS, SLIDE_SUFFIXES, TIFF_SUFFIXES,
+                       SlideSRResult, super_resolve_slide)
 from .tiled_inference import DEFAULT_TILE_PIXELS
 
 #: Errors in a request, which end the program with status 1 and a message.
@@ -146,18 +155,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         '--out',
         required=True,
-        help='output file (.png/.tif/.tiff, one input) or folder (several '
-        'inputs, a folder of slides)')
+        help='output file (.png/.jpg/.tif/.tiff, one input) or folder '
+        '(several inputs, a folder of slides); never an input')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace existing outputs (refused otherwise)')
     parser.add_argument(
         '--format',
-        choices=['png', 'tif', 'tiff'],
+        choices=['png', 'jpg', 'tif', 'tiff'],
         help='format of the files written into a folder (default: tiff for '
         'slide regions, png otherwise)')
     parser.add_argument(
         '--max-pixels',
         type=int,
-        default=MAX_OUTPUT_PIXELS,
-        help='refuse outputs with more pixels than this')
+        help='refuse outputs with more pixels than this (default: '
+        f'{MAX_OUTPUT_PIXELS} for images, {MAX_SLIDE_PIXELS} with '
+        '--whole-slide)')
     parser.add_argument(
         '--no-progress', action='store_true', help='no progress bar')
     slide = parser.add_argument_group(
@@ -195,8 +209,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=(255, 255, 255),
         metavar=('R', 'G', 'B'),
         help='colour of the tiles without tissue')
-    slide.add_argument(
-        '--overwrite', action='store_true', help='replace an existing --out')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -208,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
         default='none',
         help='job launcher of a distributed run: pytorch (torchrun, '
         'tools/dist_infer.sh) or slurm (srun, tools/slurm_infer.sh)')
+    parser.add_argument(
+        '--debug',
+        action='store_true',
+        help='show the traceback of an error (or set PATHSR_DEBUG=1)')
     parser.add_argument(
         '--dist-timeout',
         type=float,
@@ -225,8 +241,8 @@ def slide_outputs(slides: str, out: str) -> List[Tuple[str, Path]]:
 
     Raises:
         FileNotFoundError: A folder without slides.
-        ValueError: A folder of slides and an ``out`` that is a TIFF file;
-            two slides with one stem.
+        ValueError: A folder of slides and an ``out`` that is a TIFF file
+            or the folder itself; two slides with one stem.
     """
     folder = Path(slides)
     if not folder.is_dir():
@@ -239,6 +255,10 @@ def slide_outputs(slides: str, out: str) -> List[Tuple[str, Path]]:
     if Path(out).suffix.lower() in TIFF_SUFFIXES:
         raise ValueError(f'--out {out} is a file but the folder {folder} has '
                          f'{len(files)} slides: give a folder')
+    if Path(out).resolve() == folder.resolve():
+        raise ValueError(f'--out {out} is the folder of the slides: give '
+                         'another folder (a rerun would read the outputs as '
+                         'slides)')
     outputs = [Path(out) / f'{f.stem}_sr.tiff' for f in files]
     if len(set(outputs)) != len(outputs):
         raise ValueError(f'two slides of {folder} have the same name: '
@@ -264,35 +284,58 @@ def _whole_slides(inferencer: SRInferencer, args: argparse.Namespace,
                   rank: int, world_size: int, prefix: str) -> None:
     """Super-resolve the slide or folder of slides ``args.input`` into
     pyramids. The slides are dealt round robin to the ranks; with fewer
-    slides than ranks, every slide's tiles are split between all ranks."""
+    slides than ranks, every slide's tiles are split between all ranks.
+
+    A slide of a folder that fails (unreadable, bad request) is reported in
+    one line on stderr and the next one is processed.
+
+    Raises:
+        RuntimeError: Some slides of a folder failed (after all were
+            tried), naming them.
+    """
     jobs = slide_outputs(args.input, args.out)
     split_tiles = len(jobs) < world_size
+    max_pixels = MAX_SLIDE_PIXELS if args.max_pixels is None else \
+        args.max_pixels
+    failed = []
     for slide, out in jobs if split_tiles else round_robin(
             jobs, rank, world_size):
-        result = super_resolve_slide(
-            inferencer,
-            slide,
-            out,
-            scale=args.scale,
-            mpp=args.mpp,
-            magnification=args.magnification,
-            region=args.region,
-            in_mpp=args.in_mpp,
-            in_magnification=args.in_magnification,
-            slide_mpp=args.slide_mpp,
-            backend=args.backend,
-            tile=args.out_tile,
-            levels=args.levels,
-            compression=args.compression,
-            quality=args.quality,
-            ome=args.ome,
-            tissue=not args.no_tissue_mask,
-            background=args.background,
-            overwrite=args.overwrite,
-            progress=not args.no_progress and rank == 0,
-            distributed=split_tiles)
+        try:
+            result = super_resolve_slide(
+                inferencer,
+                slide,
+                out,
+                scale=args.scale,
+                mpp=args.mpp,
+                magnification=args.magnification,
+                region=args.region,
+                in_mpp=args.in_mpp,
+                in_magnification=args.in_magnification,
+                slide_mpp=args.slide_mpp,
+                backend=args.backend,
+                tile=args.out_tile,
+                levels=args.levels,
+                compression=args.compression,
+                quality=args.quality,
+                ome=args.ome,
+                tissue=not args.no_tissue_mask,
+                background=args.background,
+                overwrite=args.overwrite,
+                progress=not args.no_progress and rank == 0,
+                max_pixels=max_pixels,
+                distributed=split_tiles)
+        except Exception as error:  # noqa: BLE001 - reported, then the next
+            if len(jobs) == 1 or split_tiles:
+                raise
+            failed.append(Path(slide).name)
+            print(f'{prefix}pathsr-infer: error: {slide}: '
+                  f'{type(error).__name__}: {error}', file=sys.stderr)
+            continue
         if rank == 0 or not split_tiles:
             print(prefix + _slide_summary(result))
+    if failed:
+        raise RuntimeError(f'{len(failed)} of {len(jobs)} slides failed '
+                           f'(see above): {", ".join(failed)}')
 
 
 def _images(inferencer: SRInferencer, args: argparse.Namespace, rank: int,
@@ -310,6 +353,7 @@ def _images(inferencer: SRInferencer, args: argparse.Namespace, rank: int,
         inputs = args.input
     items = inferencer.list_inputs(inputs)
     paths = output_paths(items, args.out, args.format)
+    check_outputs(paths, inputs, args.overwrite)
     mine = round_robin(range(len(items)), rank, world_size)
     images, plans, error = [], [], None
     try:
@@ -336,8 +380,9 @@ def _images(inferencer: SRInferencer, args: argparse.Namespace, rank: int,
               f'to the LR {report["delta_e_lr"]:.2f}')
 
 
-def main(argv: Optional[List[str]] = None) -> None:
-    """Run ``pathsr-infer`` on ``argv`` (default: ``sys.argv[1:]``)."""
+def infer(argv: Optional[List[str]] = None) -> None:
+    """Run ``pathsr-infer`` on ``argv`` (default: ``sys.argv[1:]``); errors
+    propagate as exceptions."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.region is None and not args.whole_slide and (
@@ -366,17 +411,29 @@ def main(argv: Optional[List[str]] = None) -> None:
             amp=args.amp,
             compile=args.compile,
             progress=not args.no_progress and rank == 0,
-            max_pixels=args.max_pixels,
+            max_pixels=MAX_OUTPUT_PIXELS if args.max_pixels is None else
+            args.max_pixels,
             color_correction=args.color_correction,
             cfg_options=args.cfg_options)
         if args.whole_slide:
             _whole_slides(inferencer, args, rank, world_size, prefix)
         else:
             _images(inferencer, args, rank, world_size, prefix)
-    except REQUEST_ERRORS as error:
+    except BaseException:
         teardown_distributed(sync=False)
-        parser.exit(1, f'{parser.prog}: error: {error}\n')
+        raise
     teardown_distributed()
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """``pathsr-infer``: :func:`infer` whose failures end in one line
+    ``pathsr-infer: error: TYPE: MESSAGE`` and status 1
+    (:func:`~pathsr.utils.cli.run_main`); ``--debug`` or ``PATHSR_DEBUG=1``
+    shows the traceback instead."""
+    if argv is not None and '--debug' in argv:
+        infer(argv)
+        return
+    run_main(lambda: infer(argv), prog='pathsr-infer')
 
 
 if __name__ == '__main__':

@@ -20,6 +20,7 @@ in_magnification``; the output's mpp (written into TIFF resolution tags) is
 ``in_mpp * h / H`` per axis.
 """
 import math
+import os
 import os.path as osp
 import re
 import warnings
@@ -32,6 +33,7 @@ import cv2
 import numpy as np
 import tifffile
 import torch
+from PIL import Image
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import CheckpointLoader, load_state_dict
@@ -49,8 +51,21 @@ from .tiled_inference import (DEFAULT_TILE_PIXELS, resolve_out_shape,
 
 #: Suffixes of the image files taken from an input folder.
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp', '.webp')
-#: Formats outputs are saved in.
-SAVE_SUFFIXES = ('.png', '.tif', '.tiff')
+#: Formats outputs are saved in (JPEG at quality :data:`JPEG_QUALITY`).
+SAVE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.tif', '.tiff')
+#: Quality of JPEG outputs.
+JPEG_QUALITY = 95
+#: Image files whose pixels are rotated or flipped per EXIF orientation
+#: 2-8: ``(quarter turns counter-clockwise, flip left-right after)``.
+EXIF_ORIENTATIONS = {
+    2: (0, True),
+    3: (2, False),
+    4: (2, True),
+    5: (3, True),
+    6: (3, False),
+    7: (1, True),
+    8: (1, False)
+}
 
 
 @dataclass(frozen=True)
@@ -103,13 +118,32 @@ class InputItem(NamedTuple):
 
 def select_device(device: Optional[str] = None) -> str:
     """``device``, or CUDA when available else the CPU; a CUDA device on a
-    machine without CUDA falls back to the CPU with a warning."""
+    machine without CUDA falls back to the CPU with a warning.
+
+    Raises:
+        ValueError: A device that is not ``cpu``, ``cuda``, ``cuda:N``
+            (``N`` below the number of GPUs) or an available ``mps``.
+    """
     if device is None:
         return 'cuda' if torch.cuda.is_available() else 'cpu'
-    if str(device).startswith('cuda') and not torch.cuda.is_available():
+    try:
+        parsed = torch.device(str(device))
+    except RuntimeError:
+        parsed = None
+    if parsed is None or parsed.type not in ('cpu', 'cuda', 'mps'):
+        raise ValueError(f'unknown device {device!r}: use cpu, cuda or '
+                         'cuda:N')
+    if parsed.type == 'cuda' and not torch.cuda.is_available():
         warnings.warn(f'device {device} was asked for but CUDA is not '
                       'available: running on the CPU')
         return 'cpu'
+    if parsed.type == 'cuda' and parsed.index is not None \
+            and parsed.index >= torch.cuda.device_count():
+        raise ValueError(f'device {device} does not exist: this machine has '
+                         f'{torch.cuda.device_count()} GPU(s), cuda:0 to '
+                         f'cuda:{torch.cuda.device_count() - 1}')
+    if parsed.type == 'mps' and not torch.backends.mps.is_available():
+        raise ValueError(f'device {device} is not available on this machine')
     return str(device)
 
 
@@ -239,17 +273,27 @@ def output_paths(images: Sequence[Union[LRImage, InputItem]],
                  out: Union[str, Path],
                  out_format: Optional[str] = None) -> List[Path]:
     """Where the outputs of ``images`` (loaded, or only listed) go: ``out``
-    itself when it ends in ``.png``/``.tif``/``.tiff`` (one image only),
+    itself when it ends in a :data:`SAVE_SUFFIXES` suffix (one image only),
     else ``out/<name>_sr.<fmt>`` with ``fmt`` = ``out_format``, or ``tiff``
-    for slide regions (it keeps the mpp) and ``png`` for the rest."""
+    for slide regions (it keeps the mpp) and ``png`` for the rest.
+
+    Raises:
+        ValueError: A file ``out`` for several images; an ``out`` with the
+            suffix of an image format that is not saved (``.bmp``,
+            ``.webp``); two outputs with one name.
+    """
     out = Path(out)
-    if out.suffix.lower() in SAVE_SUFFIXES:
+    suffix = out.suffix.lower()
+    if suffix in SAVE_SUFFIXES:
         if len(images) != 1:
             raise ValueError(f'--out {out} is a file but there are '
                              f'{len(images)} outputs: give a folder')
         return [out]
+    if suffix in IMAGE_SUFFIXES:
+        raise ValueError(f'cannot save {out}: outputs are '
+                         f'{", ".join(SAVE_SUFFIXES)} files (or a folder)')
     if out_format is not None and f'.{out_format}' not in SAVE_SUFFIXES:
-        raise ValueError(f'out_format must be png, tif or tiff, got '
+        raise ValueError(f'out_format must be png, jpg, tif or tiff, got '
                          f'{out_format!r}')
     paths = []
     for image in images:
@@ -261,34 +305,144 @@ def output_paths(images: Sequence[Union[LRImage, InputItem]],
     return paths
 
 
+def _input_paths(inputs: Union[InputType, Sequence[InputType]]) -> List[Path]:
+    """The resolved files and folders named by ``inputs``."""
+    given = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    paths = []
+    for item in given:
+        if isinstance(item, SlideRegion):
+            paths.append(Path(item.path).resolve())
+        elif isinstance(item, (str, Path)):
+            paths.append(Path(item).resolve())
+    return paths
+
+
+def check_outputs(paths: Sequence[Path],
+                  inputs: Union[InputType, Sequence[InputType]],
+                  overwrite: bool = False) -> None:
+    """Check, before anything is computed, that the output ``paths`` may
+    be written.
+
+    Raises:
+        ValueError: An output that is (or resolves to) an input file, or
+            lies in a folder given as input (a rerun would read it back);
+            an output that is a folder.
+        FileExistsError: An output that exists, without ``overwrite``.
+    """
+    sources = _input_paths(inputs)
+    for path in paths:
+        target = Path(path).resolve()
+        for source in sources:
+            if target == source or (source.is_dir()
+                                    and target.parent == source):
+                raise ValueError(
+                    f'--out {path} would overwrite or join the input '
+                    f'{source}: give an output outside the inputs')
+        if target.is_dir():
+            raise ValueError(f'the output {path} is a folder')
+        if target.exists() and not overwrite:
+            raise FileExistsError(f'{path} exists: pass --overwrite '
+                                  '(overwrite=True) to replace it')
+
+
 def save_image(path: Union[str, Path],
                img: np.ndarray,
                mpp: Optional[Tuple[float, float]] = None) -> Path:
-    """Write the uint8 RGB ``img`` to ``path`` (``.png``, or ``.tif``/
-    ``.tiff``: zlib, 256-px tiles, and ``mpp`` (x, y) as CENTIMETER
-    resolution tags when given). Parent folders are created."""
+    """Write the uint8 RGB ``img`` to ``path`` (``.png``; ``.jpg``/
+    ``.jpeg`` at quality :data:`JPEG_QUALITY`; or ``.tif``/``.tiff``: zlib,
+    256-px tiles, and ``mpp`` (x, y) as CENTIMETER resolution tags when
+    given). Parent folders are created. The file is written under a
+    temporary name beside ``path`` and renamed when complete, so ``path``
+    never holds a partial image."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SAVE_SUFFIXES:
-        raise ValueError(f'cannot save {path}: use .png, .tif or .tiff')
+        raise ValueError(f'cannot save {path}: use '
+                         f'{", ".join(SAVE_SUFFIXES)}')
     path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == '.png':
-        if not cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR)):
-            raise OSError(f'cannot write {path}')
-        return path
-    options = dict(photometric='rgb', compression='zlib', tile=(256, 256))
-    if mpp is not None:
-        options.update(
-            resolution=(1e4 / mpp[0], 1e4 / mpp[1]),
-            resolutionunit='CENTIMETER')
-    tifffile.imwrite(path, img, **options)
+    partial = path.with_name(f'.{path.stem}.partial{path.suffix}')
+    try:
+        if suffix in ('.tif', '.tiff'):
+            options = dict(photometric='rgb', compression='zlib',
+                           tile=(256, 256))
+            if mpp is not None:
+                options.update(
+                    resolution=(1e4 / mpp[0], 1e4 / mpp[1]),
+                    resolutionunit='CENTIMETER')
+            tifffile.imwrite(partial, img, **options)
+        else:
+            params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] \
+                if suffix != '.png' else []
+            if not cv2.imwrite(
+                    str(partial), cv2.cvtColor(img, cv2.COLOR_RGB2BGR),
+                    params):
+                raise OSError(f'cannot write {path}')
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return path
+
+
+def _check_image_file(path: Path) -> int:
+    """Check the header of the image file ``path`` and return its EXIF
+    orientation (1 when none); a grey image (with or without alpha) gets a
+    warning that it is replicated to RGB.
+
+    Raises:
+        ValueError: A TIFF with several full-resolution pages, or whose
+            pages have a channel count other than 1, 3 or 4.
+    """
+    if path.suffix.lower() in ('.tif', '.tiff'):
+        try:
+            with tifffile.TiffFile(path) as tif:
+                pages = [p for p in tif.pages if not p.subfiletype & 1]
+                samples = tif.pages[0].samplesperpixel
+                tag = tif.pages[0].tags.get('Orientation')
+                orientation = 1 if tag is None else int(tag.value)
+        except (tifffile.TiffFileError, OSError, ValueError):
+            return 1  # not a TIFF after all: the decoder decides
+        if len(pages) > 1:
+            raise ValueError(
+                f'{path} has {len(pages)} pages (images): super-resolve one '
+                'image per file (--whole-slide or --region for a slide)')
+        if samples not in (1, 3, 4):
+            raise ValueError(
+                f'{path} has {samples} channels: images must have 1 (grey), '
+                '3 (RGB) or 4 (RGBA)')
+        grey = samples == 1
+    else:
+        try:
+            with Image.open(path) as pil:
+                frames = getattr(pil, 'n_frames', 1)
+                orientation = pil.getexif().get(0x0112, 1)
+                grey = pil.mode in ('1', 'L', 'LA', 'La', 'I', 'I;16', 'F')
+        except Exception:  # noqa: BLE001 - the decoder below names the error
+            return 1
+        if frames > 1:
+            raise ValueError(f'{path} has {frames} frames: super-resolve one '
+                             'image per file')
+    if grey:
+        warnings.warn(f'{path} is a grey image: its channel is replicated '
+                      'to RGB (alpha, if any, composited on white)')
+    return orientation if orientation in EXIF_ORIENTATIONS else 1
 
 
 def _read_image(path: Path) -> np.ndarray:
     """The image file ``path`` as uint8 RGB, read by :class:`LoadSRImage`
-    (16-bit, grey and RGBA files are converted; unreadable files raise)."""
-    return LoadSRImage(key='lr').transform(dict(lr_path=str(path)))['lr']
+    (16-bit, grey and RGBA files are converted; unreadable files raise),
+    turned upright per its EXIF orientation (with a warning)."""
+    orientation = _check_image_file(path)
+    img = LoadSRImage(key='lr').transform(dict(lr_path=str(path)))['lr']
+    if orientation != 1:
+        turns, flip = EXIF_ORIENTATIONS[orientation]
+        img = np.rot90(img, turns)
+        if flip:
+            img = img[:, ::-1]
+        img = np.ascontiguousarray(img)
+        warnings.warn(f'{path} has EXIF orientation {orientation}: its '
+                      'pixels are turned upright as image viewers show them')
+    return img
 
 
 class SRInferencer:
@@ -310,6 +464,7 @@ class SRInferencer:
         >>> region = SlideRegion('slide.svs', (20000, 15000), (2048, 2048),
         ...                      magnification=10)
         >>> inferencer(region, magnification=40, out='sr/')  # sr/*_sr.tiff
+        >>> inferencer('tile.png', scale=2, out='tile_sr.jpg')  # one file
 
     Args:
         config: Config file (or :class:`~mmengine.config.Config`).
@@ -556,12 +711,15 @@ class SRInferencer:
                  in_mpp: Optional[float] = None,
                  in_magnification: Optional[float] = None,
                  out: Optional[Union[str, Path]] = None,
-                 out_format: Optional[str] = None) -> List[np.ndarray]:
+                 out_format: Optional[str] = None,
+                 overwrite: bool = False) -> List[np.ndarray]:
         """Super-resolve ``inputs`` (see the class docstring).
 
-        Every input is loaded and every output size checked before the
-        first image is super-resolved. With ``out`` the outputs are saved
-        (:func:`output_paths`, :func:`save_image`).
+        Every input is loaded, every output size checked and every output
+        path checked (:func:`check_outputs`: not an input, not existing
+        unless ``overwrite``) before the first image is super-resolved.
+        With ``out`` the outputs are saved (:func:`output_paths`,
+        :func:`save_image`).
 
         Returns:
             list[np.ndarray]: One uint8 RGB ``(H, W, 3)`` array per image
@@ -573,8 +731,11 @@ class SRInferencer:
             self.resolve(image, scale, size, mpp, magnification)
             for image in images
         ]
-        paths = output_paths(images, out, out_format) if out is not None \
-            else [None] * len(images)
+        if out is not None:
+            paths = output_paths(images, out, out_format)
+            check_outputs(paths, inputs, overwrite)
+        else:
+            paths = [None] * len(images)
         results = []
         self.last_report = []
         for image, (shape, out_mpp), path in zip(images, plans, paths):

@@ -44,6 +44,7 @@ pixels), in raster order:
 Memory holds a few windows and tiles (``batch_size`` of them), whatever the
 slide size; the reduced levels are accumulated in memory maps on disk.
 """
+import errno
 import hashlib
 import itertools
 import json
@@ -52,8 +53,8 @@ import os
 import shutil
 import warnings
 from pathlib import Path
-from typing import (Iterator, List, NamedTuple, Optional, Sequence, Tuple,
-                    Union)
+from typing import (Callable, Iterator, List, NamedTuple, Optional, Sequence,
+                    Tuple, Union)
 
 import numpy as np
 import torch
@@ -153,10 +154,12 @@ def _prepare_parts(parts: Path, fingerprint: str,
 
 
 def _share_tiles(parts: Path, fingerprint: str, settings: dict,
-                 selected: List[List[bool]]) -> List[Tuple[int, int]]:
-    """The ``(row, col)`` of the tissue tiles without a saved part, in
-    raster order, as rank 0 sees them after preparing ``parts``; the same
-    list on every rank.
+                 selected: List[List[bool]],
+                 shapes: Callable[[int, int], Tuple[int, int]]
+                 ) -> List[Tuple[int, int]]:
+    """The ``(row, col)`` of the tissue tiles without a complete saved part
+    (of ``shapes(row, col)`` pixels), in raster order, as rank 0 sees them
+    after preparing ``parts``; the same list on every rank.
 
     Raises:
         ValueError: The ranks differ in fingerprint (settings, model or
@@ -181,7 +184,9 @@ def _share_tiles(parts: Path, fingerprint: str, settings: dict,
         saved = set(os.listdir(parts))
         todo = [(i, j) for i, row in enumerate(selected)
                 for j, tissue in enumerate(row)
-                if tissue and f'r{i}_c{j}.npy' not in saved]
+                if tissue and (f'r{i}_c{j}.npy' not in saved or not
+                               _valid_part(parts / f'r{i}_c{j}.npy',
+                                           shapes(i, j)))]
     shared = [todo]
     broadcast_object_list(shared)
     sees = all_gather_object(_saved_fingerprint(parts) == fingerprint)
@@ -211,12 +216,73 @@ def _check_parts(parts: Path, tiles: List[Tuple[int, int]]) -> None:
             'the output')
 
 
+def _valid_part(path: Path, shape: Tuple[int, int]) -> bool:
+    """Whether ``path`` is a complete ``.npy`` of a uint8 ``(*shape, 3)``
+    tile: its header says so and the file holds exactly its bytes. A
+    missing, truncated or foreign file is not (its tile is recomputed)."""
+    try:
+        with open(path, 'rb') as file:
+            version = np.lib.format.read_magic(file)
+            read_header = np.lib.format.read_array_header_1_0 \
+                if version == (1, 0) else np.lib.format.read_array_header_2_0
+            header = read_header(file)
+            offset = file.tell()
+    except (OSError, ValueError, SyntaxError):
+        return False
+    expected = (*shape, 3)
+    return (tuple(header[0]) == expected and header[2] == np.uint8
+            and not header[1]
+            and os.path.getsize(path) == offset + int(np.prod(expected)))
+
+
 def _save_part(path: Path, tile: np.ndarray) -> None:
-    """Save ``tile`` to ``path`` atomically (a temporary file renamed)."""
+    """Save ``tile`` to ``path`` atomically (a temporary file renamed).
+
+    Raises:
+        OSError: The tile cannot be written (a full disk), naming it.
+    """
     partial = path.with_name(path.name + '.partial')
-    with open(partial, 'wb') as file:
-        np.save(file, tile)
-    os.replace(partial, path)
+    try:
+        with open(partial, 'wb') as file:
+            np.save(file, tile)
+        os.replace(partial, path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        code = error.errno or errno.EIO
+        raise OSError(
+            code, f'cannot save the tile {path} ({_free_bytes(path)} bytes '
+            f'free): {os.strerror(code) if error.errno else error}') from None
+
+
+def _free_bytes(path: Path) -> int:
+    """Free bytes on the filesystem that holds (or will hold) ``path``."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
+
+
+def _check_space(out: Path, part_bytes: int,
+                 shapes: List[Tuple[int, int]]) -> None:
+    """Refuse to start when the filesystem of ``out`` has less free space
+    than the ``part_bytes`` of the tiles still to save plus the peak of the
+    pyramid writer's memory maps (two consecutive reduced levels, raw).
+
+    Raises:
+        OSError: ``ENOSPC``, naming ``out``, the bytes needed and free.
+    """
+    raw = [h * w * 3 for h, w in shapes[1:]] + [0]
+    scratch = max((a + b for a, b in zip(raw, raw[1:])), default=0)
+    need = part_bytes + scratch
+    free = _free_bytes(out)
+    if need > free:
+        raise OSError(
+            errno.ENOSPC,
+            f'not enough free space for {out}: whole-slide SR needs at least '
+            f'{need} bytes ({need / 2**20:.1f} MiB: {part_bytes} for the '
+            f'saved tiles, {scratch} for the reduced levels, plus the '
+            f'compressed output) but {free} bytes ({free / 2**20:.1f} MiB) '
+            'are free')
 
 
 Box = Tuple[int, int, int, int]
@@ -386,6 +452,9 @@ def super_resolve_slide(
     if out.suffix.lower() not in TIFF_SUFFIXES:
         raise ValueError(f'the whole-slide output must be a .tif or .tiff '
                          f'file, got {out}')
+    if out.resolve() == Path(slide).resolve():
+        raise ValueError(f'the output {out} is the slide itself: give '
+                         'another --out')
     if out.exists() and not overwrite:
         raise FileExistsError(f'{out} exists: pass overwrite=True '
                               '(--overwrite) to replace it')
@@ -413,11 +482,16 @@ def super_resolve_slide(
             lr_mag = None
         target = _target_scale(lr_mpp, lr_mag, scale, mpp, magnification)
         out_shape = resolve_out_shape(model, lr_shape, target, None,
-                                      max_pixels)
+                                      MAX_SLIDE_PIXELS << 20)
+        if out_shape[0] * out_shape[1] > max_pixels:
+            raise ValueError(
+                f'the output of {slide} would be {out_shape[0]}x'
+                f'{out_shape[1]} = {out_shape[0] * out_shape[1]} pixels, '
+                f'more than max_pixels (--max-pixels) {max_pixels}')
         out_mpp = None if lr_mpp is None else (
             lr_mpp * lr_shape[1] / out_shape[1],
             lr_mpp * lr_shape[0] / out_shape[0])
-        pyramid_shapes(out_shape, tile, levels)  # fail before computing
+        shapes = pyramid_shapes(out_shape, tile, levels)  # fail early
         rows = _axis_tiles(lr_shape[0], out_shape[0], tile, halo)
         cols = _axis_tiles(lr_shape[1], out_shape[1], tile, halo)
         if tissue:
@@ -448,11 +522,24 @@ def super_resolve_slide(
             amp=bool(amp))
         parts = out.with_name(out.name + '.parts')
         fingerprint = _fingerprint(settings, model)
+
+        def part_shape(i: int, j: int) -> Tuple[int, int]:
+            return rows[i][5] - rows[i][4], cols[j][5] - cols[j][4]
+
+        kept = _saved_fingerprint(parts) == fingerprint
+        _check_space(
+            out,
+            sum(128 + 3 * math.prod(part_shape(i, j))
+                for i, row in enumerate(selected)
+                for j, tissue in enumerate(row) if tissue and not (
+                    kept and _valid_part(parts / f'r{i}_c{j}.npy',
+                                         part_shape(i, j)))), shapes)
         rank, world_size = get_dist_info() if distributed else (0, 1)
         if world_size == 1:
             _prepare_parts(parts, fingerprint, settings)
         else:
-            todo = _share_tiles(parts, fingerprint, settings, selected)
+            todo = _share_tiles(parts, fingerprint, settings, selected,
+                                part_shape)
             mine = contiguous_block(todo, rank, world_size)
         counts = dict(computed=0, reused=0)
         bar = None
@@ -491,8 +578,8 @@ def super_resolve_slide(
             for i, row in enumerate(rows):
                 names = [parts / f'r{i}_c{j}.npy' for j in range(len(cols))]
                 todo = [
-                    j for j in range(len(cols))
-                    if selected[i][j] and not names[j].exists()
+                    j for j in range(len(cols)) if selected[i][j]
+                    and not _valid_part(names[j], part_shape(i, j))
                 ]
                 fresh = computed(row, todo)
                 for j in range(len(cols)):
@@ -534,6 +621,12 @@ def super_resolve_slide(
                     ome=ome,
                     description=description,
                     scratch_dir=parts / 'pyramid')
+            except OSError as error:
+                partial.unlink(missing_ok=True)
+                if str(out) in str(error):
+                    raise
+                raise OSError(error.errno, f'cannot write {out}: '
+                              f'{error}') from None
             except BaseException:
                 partial.unlink(missing_ok=True)
                 raise

@@ -176,6 +176,30 @@ def tile_alignment(model: nn.Module) -> int:
     return align
 
 
+def min_input_side(model: nn.Module) -> int:
+    """The smallest LR side ``model`` takes: ``window // 2 + 1`` for a
+    network with a ``window_size`` (SwinIR, HAT, ISTE on SwinIR reflect-pad
+    the input to a multiple of the window, and a reflect pad must be
+    shorter than the side it mirrors); 1 for other models."""
+    side = 1
+    for net in _networks(model):
+        window = getattr(net, 'window_size', None)
+        if isinstance(window, int) and window > 1:
+            side = max(side, window // 2 + 1)
+    return side
+
+
+def check_input_size(model: nn.Module, lr_shape: Sequence[int]) -> None:
+    """Raise ``ValueError`` naming the LR ``(h, w)`` and the minimum when a
+    side is below :func:`min_input_side`."""
+    minimum = min_input_side(model)
+    if min(lr_shape) < minimum:
+        raise ValueError(
+            f'the LR image is {lr_shape[0]}x{lr_shape[1]} px but '
+            f'{type(model).__name__} pads it to its attention windows by '
+            f'reflection and needs at least {minimum} px per side')
+
+
 def tile_geometry(model: nn.Module,
                   tile: Optional[int] = None,
                   halo: Optional[int] = None,
@@ -229,9 +253,11 @@ def resolve_out_shape(model: nn.Module,
         ValueError: Both are given; the scale is not a finite number > 1;
             ``out_shape`` does not enlarge the input on both axes; the output
             has more than ``max_pixels`` pixels; a fixed-scale model is asked
-            for another scale or size than its own.
+            for another scale or size than its own; an input smaller than
+            the model takes (:func:`min_input_side`).
     """
     kind = model_kind(model)
+    check_input_size(model, lr_shape)
     if scale is not None and out_shape is not None:
         raise ValueError(f'give a scale or an output size, not both (got '
                          f'scale={scale!r} and size={tuple(out_shape)})')
@@ -530,6 +556,7 @@ def iter_sr_tiles(
         raise ValueError('tiled inference needs the model in eval mode: call '
                          'model.eval() first')
     lr_shape = _check_image(img)
+    check_input_size(model, lr_shape)
     out_shape = (int(out_shape[0]), int(out_shape[1]))
     if kind == 'fixed':
         factor = model.generator.upscale_factor

@@ -22,8 +22,11 @@ Memory: tifffile encodes one tile at a time; while level ``k`` is written
 its half-size copy is accumulated in an uncompressed ``.npy`` memory map in
 ``scratch_dir`` (a quarter of level ``k``'s raw size on disk, paged by the
 operating system), which is then streamed as level ``k + 1`` and deleted.
+Its blocks are allocated before use (``os.posix_fallocate``), so a full
+disk ends in ``OSError`` (ENOSPC) rather than SIGBUS.
 The process holds a few tiles in memory, whatever the image size.
 """
+import errno
 import json
 import os
 import shutil
@@ -133,6 +136,32 @@ def _stream(tiles: Iterable[np.ndarray], shape: Tuple[int, int], side: int,
                          f'px tiles over {shape[0]}x{shape[1]}')
 
 
+def _allocate(path: Path, shape: Tuple[int, int]) -> np.ndarray:
+    """A uint8 ``(*shape, 3)`` ``.npy`` memory map at ``path`` whose blocks
+    are allocated on disk first (``os.posix_fallocate``): a full disk then
+    raises ``OSError`` (ENOSPC) here, not SIGBUS at a page write later.
+
+    Raises:
+        OSError: The filesystem has no room for the map; the message names
+            the file and its size.
+    """
+    array = np.lib.format.open_memmap(path, 'w+', np.uint8, (*shape, 3))
+    size = os.path.getsize(path)
+    try:
+        with open(path, 'r+b') as file:
+            os.posix_fallocate(file.fileno(), 0, size)
+    except OSError as error:
+        if error.errno in (errno.EOPNOTSUPP, errno.EINVAL):
+            return array  # the filesystem cannot preallocate
+        os.remove(path)  # the map is released with this frame
+        raise OSError(
+            error.errno, f'cannot allocate the {size} bytes of the level map '
+            f'{path}: {os.strerror(error.errno)}') from None
+    except AttributeError:  # no posix_fallocate (macOS, Windows)
+        pass
+    return array
+
+
 def _array_tiles(array: np.ndarray, side: int) -> Iterator[np.ndarray]:
     """The ``side`` tiles of ``array`` in raster order (edges cropped)."""
     for top in range(0, array.shape[0], side):
@@ -226,9 +255,8 @@ def write_pyramid(path: Union[str, Path],
             for index, level_shape in enumerate(shapes):
                 half = None
                 if index + 1 < len(shapes):
-                    half = np.lib.format.open_memmap(
-                        scratch / f'level{index + 1}.npy', 'w+', np.uint8,
-                        (*shapes[index + 1], 3))
+                    half = _allocate(scratch / f'level{index + 1}.npy',
+                                     shapes[index + 1])
                 extra = dict(subfiletype=1 if index else 0)
                 if mpp is not None:
                     extra['resolution'] = tuple(

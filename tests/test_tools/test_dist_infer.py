@@ -45,8 +45,9 @@ def test_two_ranks_resume_a_slide_into_the_one_process_file(
         save(path, tile)
 
     monkeypatch.setattr(slide_sr, '_save_part', crash_after_five)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(SystemExit) as interrupted:
         main(args + [str(two)])
+    assert interrupted.value.code == 130  # pathsr-infer: interrupted
     monkeypatch.undo()
 
     proc = run_tool(['bash', 'tools/dist_infer.sh', '2', *args,
