@@ -21,7 +21,7 @@ resumable; ``docs/inference.md``); a folder of slides gives
         --out OUT.tiff|OUT (--scale S | --mpp M | --magnification X)
         [--region X Y W H] [--in-mpp M | --in-magnification X]
         [--out-tile 512] [--levels N] [--compression jpeg|zlib]
-        [--quality 90] [--ome] [--no-tissue-mask] [--background R G B]
+        [--quality 90] [--ome] [--no-tissue-mask]
         [--overwrite] [--max-pixels N]
 
 With ``--launcher pytorch`` (``tools/dist_infer.sh``) or ``slurm``
@@ -201,14 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     slide.add_argument(
         '--no-tissue-mask',
         action='store_true',
-        help='super-resolve every tile, not only tissue')
-    slide.add_argument(
-        '--background',
-        type=int,
-        nargs=3,
-        default=(255, 255, 255),
-        metavar=('R', 'G', 'B'),
-        help='colour of the tiles without tissue')
+        help='super-resolve every tile, not only tissue (the others are '
+        'the LR upsampled, bicubic)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -319,7 +313,6 @@ def _whole_slides(inferencer: SRInferencer, args: argparse.Namespace,
                 quality=args.quality,
                 ome=args.ome,
                 tissue=not args.no_tissue_mask,
-                background=args.background,
                 overwrite=args.overwrite,
                 progress=not args.no_progress and rank == 0,
                 max_pixels=max_pixels,

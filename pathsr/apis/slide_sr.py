@@ -17,13 +17,16 @@ pixels), in raster order:
   rounding, see ``docs/inference.md``).
 - **Tissue only**: a tissue mask of the slide thumbnail
   (:func:`~pathsr.slides.segment_tissue`) decides per tile: a tile whose
-  window covers no tissue is not super-resolved but filled with
-  ``background`` (white).
+  window covers no tissue is not super-resolved but filled with the LR
+  upsampled (bicubic, ``cv2.INTER_CUBIC`` on the same output-to-LR pixel
+  map as the model, from the tile's core plus 2 LR pixels). No pixel of
+  the input is lost whatever the mask misses, and the background keeps
+  the glass colour across skipped and computed tiles (no seams).
 - **Resumable**: every super-resolved tile is saved, atomically, as
   ``<out>.parts/r<row>_c<col>.npy`` (uint8 ``(h, w, 3)``, the tile's part
   inside the image) next to ``settings.json``, a fingerprint of everything
   that changes the pixels (slide file, region, resolutions, tile, halo,
-  background, mask, model architecture and weights). A rerun with the same
+  mask, model architecture and weights). A rerun with the same
   fingerprint reuses the saved tiles and computes the missing ones; a
   different fingerprint discards them with a warning.
 - **Atomic output**: the pyramid (:func:`~pathsr.slides.write_pyramid`) is
@@ -56,6 +59,7 @@ from pathlib import Path
 from typing import (Callable, Iterator, List, NamedTuple, Optional, Sequence,
                     Tuple, Union)
 
+import cv2
 import numpy as np
 import torch
 import torch.nn as nn
@@ -346,6 +350,30 @@ def _tile_mask(reader: SlideReader,
     return mask, width / mask.shape[1], height / mask.shape[0]
 
 
+def _upsample_lr(read_lr: Callable[[int, int, int, int], np.ndarray],
+                 row: tuple, col: tuple, lr_shape: Tuple[int, int],
+                 out_shape: Tuple[int, int]) -> np.ndarray:
+    """The uint8 ``(h, w, 3)`` output tile ``(row, col)`` (spans of
+    :func:`_axis_tiles`) as the bicubic upsampling of the LR region.
+
+    Output pixel ``(i, j)`` samples LR ``((i + 1/2) h' / H - 1/2, (j + 1/2)
+    w' / W - 1/2)``, the model's pixel-centre map, with ``cv2.INTER_CUBIC``
+    on the tile's LR core plus the 2 pixels the kernel reaches (edge pixels
+    replicated at the region's border), so that neighbouring tiles join
+    without seams.
+    """
+    top, bottom = max(row[0] - 2, 0), min(row[1] + 2, lr_shape[0])
+    left, right = max(col[0] - 2, 0), min(col[1] + 2, lr_shape[1])
+    crop = read_lr(top, bottom, left, right)
+    ys = (np.arange(row[4], row[5]) + 0.5) * (lr_shape[0] / out_shape[0])
+    xs = (np.arange(col[4], col[5]) + 0.5) * (lr_shape[1] / out_shape[1])
+    map_x, map_y = np.meshgrid(
+        (xs - 0.5 - left).astype(np.float32),
+        (ys - 0.5 - top).astype(np.float32))
+    return cv2.remap(crop, map_x, map_y, cv2.INTER_CUBIC,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
 def _sr_uint8(model: nn.Module, kind: str, inputs: torch.Tensor,
               tiles: List[Tile], lr_shape: Tuple[int, int],
               out_shape: Tuple[int, int], amp: bool) -> Iterator[np.ndarray]:
@@ -381,7 +409,6 @@ def super_resolve_slide(
         ome: bool = False,
         tissue: bool = True,
         thumbnail_size: int = 1024,
-        background: Sequence[int] = (255, 255, 255),
         overwrite: bool = False,
         progress: bool = False,
         max_pixels: int = MAX_SLIDE_PIXELS,
@@ -412,7 +439,6 @@ def super_resolve_slide(
             (OpenSlide then sees level 0 only).
         tissue: Super-resolve tissue tiles only (else every tile).
         thumbnail_size: Side of the thumbnail the tissue mask is made on.
-        background: RGB of the tiles without tissue.
         overwrite: Replace an existing ``out``.
         progress: Show a progress bar over the tissue tiles.
         max_pixels: Largest output accepted, in pixels.
@@ -430,8 +456,7 @@ def super_resolve_slide(
         FileNotFoundError: The slide does not exist; in a distributed run,
             tiles of other ranks that rank 0 cannot find.
         FileExistsError: ``out`` exists and ``overwrite`` is False.
-        ValueError: A bad suffix, region, target, tile, background,
-            compression or level count; a target mpp without the slide's;
+        ValueError: A bad suffix, region, target, tile, compression or level count; a target mpp without the slide's;
             ranks with other settings or weights, or that do not see the
             parts folder of rank 0.
         OSError: In a distributed run, on the ranks other than 0 when rank
@@ -459,11 +484,6 @@ def super_resolve_slide(
         raise FileExistsError(f'{out} exists: pass overwrite=True '
                               '(--overwrite) to replace it')
     check_tiling(tile, compression)
-    fill = np.asarray(background)
-    if fill.shape != (3, ) or not np.all((fill >= 0) & (fill <= 255)) \
-            or not np.all(fill == np.round(fill)):
-        raise ValueError(f'background must be 3 integers in [0, 255] (RGB), '
-                         f'got {background!r}')
     with open_slide(str(slide), backend, slide_mpp) as reader:
         x, y, width, height = _check_region(reader, region)
         if in_mpp is None and in_magnification is None:
@@ -517,7 +537,6 @@ def super_resolve_slide(
             out_shape=list(out_shape),
             tile=tile,
             halo=halo,
-            background=fill.astype(int).tolist(),
             tissue=[tissue, thumbnail_size],
             amp=bool(amp))
         parts = out.with_name(out.name + '.parts')
@@ -551,6 +570,15 @@ def super_resolve_slide(
                 unit='tile',
                 desc='SR tiles')
 
+        def read_lr(top: int, bottom: int, left: int,
+                    right: int) -> np.ndarray:
+            """The LR box ``[top, bottom) x [left, right)``, uint8 RGB:
+            the reader's resampling primitive at the read resolution
+            (level 0 reads need no slide mpp)."""
+            return reader.read_downsampled(
+                (x + left * downsample, y + top * downsample),
+                (right - left, bottom - top), downsample)
+
         def computed(row: tuple, todo: List[int]) -> Iterator[np.ndarray]:
             """The SR tiles of ``todo`` (columns) in tile row ``row``."""
             plans = [
@@ -559,22 +587,15 @@ def super_resolve_slide(
                      (row[4], row[5], cols[c][4], cols[c][5])) for c in todo
             ]
             for batch in batch_tiles(plans, batch_size):
-                crops = []
-                for t in batch:
-                    top, bottom, left, right = t.window
-                    # the reader's resampling primitive, at the read
-                    # resolution (level 0 reads need no slide mpp)
-                    crop = reader.read_downsampled(
-                        (x + left * downsample, y + top * downsample),
-                        (right - left, bottom - top), downsample)
-                    crops.append(torch.from_numpy(crop).permute(2, 0, 1))
+                crops = [
+                    torch.from_numpy(read_lr(*t.window)).permute(2, 0, 1)
+                    for t in batch
+                ]
                 inputs = model.data_preprocessor(dict(inputs=crops))['inputs']
                 yield from _sr_uint8(model, kind, inputs, batch, lr_shape,
                                      out_shape, bool(amp))
 
         def level0() -> Iterator[np.ndarray]:
-            blank = np.empty((tile, tile, 3), np.uint8)
-            blank[:] = fill.astype(np.uint8)
             for i, row in enumerate(rows):
                 names = [parts / f'r{i}_c{j}.npy' for j in range(len(cols))]
                 todo = [
@@ -584,7 +605,8 @@ def super_resolve_slide(
                 fresh = computed(row, todo)
                 for j in range(len(cols)):
                     if not selected[i][j]:
-                        yield blank
+                        yield _upsample_lr(read_lr, row, cols[j], lr_shape,
+                                           out_shape)
                         continue
                     if j in todo:
                         part = next(fresh)
