@@ -13,8 +13,8 @@ tiles, and save the outputs (PNG, or TIFF with the output mpp)::
         [--cfg-options KEY=VALUE ...]
         [--launcher none|pytorch|slurm] [--dist-timeout SECONDS]
 
-Whole-slide mode writes a pyramidal tiled BigTIFF (tissue tiles only,
-resumable; ``docs/inference.md``); a folder of slides gives
+Whole-slide mode writes an Aperio SVS-style pyramidal BigTIFF (tissue tiles
+SR, resumable, with provenance; ``docs/inference.md``); a folder gives
 ``OUT/<slide>_sr.tiff`` per slide::
 
     pathsr-infer CONFIG [CHECKPOINT] SLIDE|FOLDER --whole-slide
@@ -196,8 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     slide.add_argument(
         '--ome',
         action='store_true',
-        help='OME-TIFF with SubIFDs (QuPath/Bio-Formats; OpenSlide then sees '
-        'level 0 only)')
+        help='OME-TIFF with SubIFDs instead of the Aperio SVS layout (for '
+        'OME tools; OpenSlide then sees level 0 only, no label, macro, '
+        'objective power or provenance)')
     slide.add_argument(
         '--no-tissue-mask',
         action='store_true',
@@ -316,7 +317,9 @@ def _whole_slides(inferencer: SRInferencer, args: argparse.Namespace,
                 overwrite=args.overwrite,
                 progress=not args.no_progress and rank == 0,
                 max_pixels=max_pixels,
-                distributed=split_tiles)
+                distributed=split_tiles,
+                config=args.config,
+                checkpoint=args.checkpoint)
         except Exception as error:  # noqa: BLE001 - reported, then the next
             if len(jobs) == 1 or split_tiles:
                 raise

@@ -29,8 +29,14 @@ pixels), in raster order:
   mask, model architecture and weights). A rerun with the same
   fingerprint reuses the saved tiles and computes the missing ones; a
   different fingerprint discards them with a warning.
-- **Atomic output**: the pyramid (:func:`~pathsr.slides.write_pyramid`) is
-  streamed to ``<out>.tmp``, renamed to ``<out>`` when complete, and the
+- **Layout**: an Aperio SVS pyramid (:func:`~pathsr.slides.write_pyramid`)
+  with the output mpp and objective power, a thumbnail of the output, the
+  source's label and macro images, and a provenance record in level 0's
+  description (``pathsr.*`` fields, :func:`~pathsr.slides.read_provenance`):
+  "super-resolved by pathsr", pathsr version, date (UTC, or
+  ``SOURCE_DATE_EPOCH``), source, region, scale, model, config,
+  checkpoint and its sha256.
+- **Atomic output**: the pyramid is streamed to ``<out>.tmp``, renamed to ``<out>`` when complete, and the
   parts folder is removed.
 - **Distributed** (``distributed=True`` in every rank of a process group):
   rank 0 prepares the parts folder and lists the tissue tiles without a
@@ -54,6 +60,7 @@ import json
 import math
 import os
 import shutil
+import time
 import warnings
 from pathlib import Path
 from typing import (Callable, Iterator, List, NamedTuple, Optional, Sequence,
@@ -67,8 +74,9 @@ from mmengine.dist import (all_gather_object, broadcast_object_list,
                            get_dist_info)
 
 from pathsr.slides import SlideReader, open_slide, segment_tissue
-from pathsr.slides.pyramid_writer import (check_tiling, pyramid_shapes,
-                                          write_pyramid)
+from pathsr.slides.pyramid_writer import (ASSOCIATED, check_tiling,
+                                          pyramid_shapes, write_pyramid)
+from pathsr.version import __version__
 from .distributed import contiguous_block
 from .inferencer import SRInferencer
 from .tiled_inference import (Tile, autocast_context, batch_tiles,
@@ -131,6 +139,23 @@ def _fingerprint(settings: dict, model: nn.Module) -> str:
         digest.update(name.encode())
         digest.update(value.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()
+
+
+def file_sha256(path: Union[str, Path]) -> str:
+    """The sha256 of the file ``path``, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as file:
+        for block in iter(lambda: file.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _utc_now() -> str:
+    """The UTC time as ``YYYY-MM-DDTHH:MM:SSZ``, or that of the
+    ``SOURCE_DATE_EPOCH`` environment variable (reproducible outputs)."""
+    epoch = os.environ.get('SOURCE_DATE_EPOCH')
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ',
+                         time.gmtime(None if epoch is None else int(epoch)))
 
 
 def _saved_fingerprint(parts: Path) -> Optional[str]:
@@ -412,7 +437,9 @@ def super_resolve_slide(
         overwrite: bool = False,
         progress: bool = False,
         max_pixels: int = MAX_SLIDE_PIXELS,
-        distributed: bool = False) -> SlideSRResult:
+        distributed: bool = False,
+        config: Optional[Union[str, Path]] = None,
+        checkpoint: Optional[Union[str, Path]] = None) -> SlideSRResult:
     """Super-resolve ``slide`` (or a region) into the pyramidal TIFF ``out``.
 
     Args:
@@ -435,8 +462,9 @@ def super_resolve_slide(
         amp: bf16/fp16 autocast on CUDA.
         levels: Pyramid levels (default: halve until one tile holds it).
         compression: ``'jpeg'`` (``quality``) or ``'zlib'`` (lossless).
-        ome: OME-TIFF with SubIFDs instead of the generic pyramid
-            (OpenSlide then sees level 0 only).
+        ome: OME-TIFF with SubIFDs instead of the Aperio SVS layout
+            (OpenSlide then sees level 0 only; no associated images,
+            objective power or provenance).
         tissue: Super-resolve tissue tiles only (else every tile).
         thumbnail_size: Side of the thumbnail the tissue mask is made on.
         overwrite: Replace an existing ``out``.
@@ -484,6 +512,9 @@ def super_resolve_slide(
         raise FileExistsError(f'{out} exists: pass overwrite=True '
                               '(--overwrite) to replace it')
     check_tiling(tile, compression)
+    # a URL checkpoint (downloaded by init_model) is recorded by name only
+    checkpoint_sha256 = file_sha256(checkpoint) if checkpoint is not None \
+        and os.path.isfile(checkpoint) else None
     with open_slide(str(slide), backend, slide_mpp) as reader:
         x, y, width, height = _check_region(reader, region)
         if in_mpp is None and in_magnification is None:
@@ -511,6 +542,13 @@ def super_resolve_slide(
         out_mpp = None if lr_mpp is None else (
             lr_mpp * lr_shape[1] / out_shape[1],
             lr_mpp * lr_shape[0] / out_shape[0])
+        out_mag = None if lr_mag is None else \
+            lr_mag * out_shape[1] / lr_shape[1]
+        associated = {
+            name: image
+            for name, image in reader.associated_images().items()
+            if name in ASSOCIATED
+        }
         shapes = pyramid_shapes(out_shape, tile, levels)  # fail early
         rows = _axis_tiles(lr_shape[0], out_shape[0], tile, halo)
         cols = _axis_tiles(lr_shape[1], out_shape[1], tile, halo)
@@ -623,13 +661,26 @@ def super_resolve_slide(
             """Stream the pyramid to ``out`` (through ``<out>.tmp``) and
             remove the parts; the ``(H, W)`` of the levels."""
             partial = out.with_name(out.name + '.tmp')
-            description = dict(
-                software='pathsr whole-slide SR',
-                mpp=None if out_mpp is None else list(out_mpp),
-                source=Path(slide).name,
-                region=[x, y, width, height],
-                source_mpp=lr_mpp,
-                model=type(model).__name__)
+            provenance = {
+                'pathsr': 'super-resolved by pathsr (computer-generated, '
+                'not a scan)',
+                'pathsr.version': __version__,
+                'pathsr.date': _utc_now(),
+                'pathsr.source': Path(slide).name,
+                'pathsr.region': f'{x},{y},{width},{height}',
+                'pathsr.read_downsample': f'{downsample:.6g}',
+                'pathsr.scale': f'{out_shape[1] / lr_shape[1]:.6g}x'
+                f'{out_shape[0] / lr_shape[0]:.6g}',
+                'pathsr.model': type(model).__name__,
+            }
+            if lr_mpp is not None:
+                provenance['pathsr.source_mpp'] = f'{lr_mpp:.6g}'
+            if config is not None:
+                provenance['pathsr.config'] = str(config)
+            if checkpoint is not None:
+                provenance['pathsr.checkpoint'] = str(checkpoint)
+            if checkpoint_sha256 is not None:
+                provenance['pathsr.checkpoint_sha256'] = checkpoint_sha256
             try:
                 shapes = write_pyramid(
                     partial,
@@ -641,7 +692,9 @@ def super_resolve_slide(
                     compression=compression,
                     quality=quality,
                     ome=ome,
-                    description=description,
+                    magnification=out_mag,
+                    description=provenance,
+                    associated=associated,
                     scratch_dir=parts / 'pyramid')
             except OSError as error:
                 partial.unlink(missing_ok=True)

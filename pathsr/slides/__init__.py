@@ -1,7 +1,7 @@
 """Whole-slide images: readers, tissue masks and patch grids."""
 from .integrity import SlideFileError, check_slide_file
 from .patching import tissue_patch_coords
-from .pyramid_writer import pyramid_shapes, write_pyramid
+from .pyramid_writer import pyramid_shapes, read_provenance, write_pyramid
 from .slide_reader import (OpenSlideReader, SlideReader, TiffSlideReader,
                            composite_on_white, open_slide)
 from .tissue_mask import segment_tissue
@@ -10,5 +10,5 @@ __all__ = [
     'SlideReader', 'OpenSlideReader', 'TiffSlideReader', 'open_slide',
     'composite_on_white', 'SlideFileError', 'check_slide_file',
     'segment_tissue', 'tissue_patch_coords',
-    'pyramid_shapes', 'write_pyramid'
+    'pyramid_shapes', 'write_pyramid', 'read_provenance'
 ]

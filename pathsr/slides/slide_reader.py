@@ -2,7 +2,7 @@
 import math
 import os.path as osp
 from abc import ABC, abstractmethod
-from typing import Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -132,6 +132,15 @@ class SlideReader(ABC):
         self._level_downsamples = tuple(
             float(ds) for ds in slide.level_downsamples)
         self._properties = slide.properties
+
+    def associated_images(self) -> Dict[str, np.ndarray]:
+        """The file's associated images (``thumbnail``, ``label``,
+        ``macro``, ... as the backend names them), uint8 RGB ``(h, w, 3)``
+        (alpha composited on white)."""
+        return {
+            str(name): composite_on_white(np.asarray(image.convert('RGBA')))
+            for name, image in self._slide.associated_images.items()
+        }
 
     def _property(self, name: str) -> object:
         """The property ``<backend>.<name>`` (str or number), or None."""

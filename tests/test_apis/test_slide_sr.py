@@ -4,14 +4,19 @@ The slide is 256x192 px at 0.25 um/px, 3 levels (make_demo_slide.py); the
 model is Bicubic (no parameters): arbitrary-scale, and fixed x4.
 """
 
+import hashlib
+
 import numpy as np
 import pytest
 import tifffile
+
+import pathsr
 
 from pathsr.apis import (SlideRegion, init_model, read_slide_region,
                          super_resolve_slide, tiled_sr)
 from pathsr.apis import slide_sr
 from pathsr.apis.cli import main
+from pathsr.slides import read_provenance
 
 ANY_SCALE = 'configs/bicubic/bicubic_demo_x1-4.py'
 X4 = 'configs/bicubic/bicubic_histo_x4.py'
@@ -79,8 +84,10 @@ def test_pixels_levels_and_mpp(slide, model, tmp_path):
     np.testing.assert_array_equal(tifffile.imread(tmp_path / 'all.tif'), ref)
 
 
-def test_readers_see_levels_and_mpp(slide, tmp_path, repo):
-    """Whole slide, fixed-scale x4, JPEG: OpenSlide and tiffslide."""
+def test_readers_see_levels_mpp_and_power(slide, tmp_path, repo):
+    """Whole slide, fixed-scale x4, JPEG, Aperio layout: OpenSlide,
+    tiffslide and tifffile see the same levels, mpp and objective power
+    (the 0.25 um/px source counts as 40x, so the output is 160x)."""
     out = tmp_path / 'x4.tiff'
     result = super_resolve_slide(
         init_model(repo / X4), slide, out, tile=TILE, levels=3)
@@ -92,14 +99,92 @@ def test_readers_see_levels_and_mpp(slide, tmp_path, repo):
                          'TiffSlide')
         with opener(str(out)) as reader:
             assert reader.level_dimensions == dims
-            assert float(reader.properties[f'{name}.mpp-x']) == \
-                pytest.approx(0.0625)
+            for axis in 'xy':
+                assert float(reader.properties[f'{name}.mpp-{axis}']) == \
+                    pytest.approx(0.0625)
+            assert float(
+                reader.properties[f'{name}.objective-power']) == 160
+            assert 'thumbnail' in reader.associated_images
+    with tifffile.TiffFile(out) as tif:
+        assert tif.is_svs
+        assert [lv.shape[:2] for lv in tif.series[0].levels] == [
+            (h, w) for w, h in dims]
+        meta = tifffile.tifffile.svs_description_metadata(
+            tif.pages[0].description)
+        assert meta['MPP'] == pytest.approx(0.0625) and meta['AppMag'] == 160
+
+
+def _aperio_source(path):
+    """A 256x192 Aperio-style slide at 0.5 um/px (20x), written with
+    tifffile alone: level 0 (tiled), thumbnail, label and macro."""
+    rng = np.random.default_rng(3)
+    level0 = rng.integers(100, 200, (192, 256, 3), np.uint8)
+    label = np.zeros((30, 40, 3), np.uint8)
+    label[:, :20] = (250, 250, 0)
+    macro = np.full((40, 90, 3), (180, 60, 120), np.uint8)
+    head = 'Aperio Image Library v12.0.16\r\n'
+    with tifffile.TiffWriter(path, bigtiff=True) as tif:
+        tif.write(level0, tile=(64, 64), photometric='rgb',
+                  compression='zlib', metadata=None,
+                  description=head + '256x192 [0,0 256x192] (64x64) '
+                  '|AppMag = 20|MPP = 0.5')
+        tif.write(level0[::4, ::4], photometric='rgb', metadata=None,
+                  description=head + '256x192 -> 64x48 - ')
+        tif.write(label, photometric='rgb', subfiletype=1, metadata=None,
+                  description=head + 'label 40x30')
+        tif.write(macro, photometric='rgb', subfiletype=9, metadata=None,
+                  description=head + 'macro 90x40')
+    return label, macro
+
+
+def test_provenance_and_associated_images(model, tmp_path, monkeypatch):
+    openslide = pytest.importorskip('openslide')
+    source = tmp_path / 'source.svs'
+    label, macro = _aperio_source(source)
+    checkpoint = tmp_path / 'weights.pth'
+    checkpoint.write_bytes(b'not really weights')
+    monkeypatch.setenv('SOURCE_DATE_EPOCH', '1700000000')
+    super_resolve_slide(model, source, tmp_path / 'sr.tiff', scale=2,
+                        region=(64, 0, 128, 96), tile=TILE,
+                        config='configs/x.py', checkpoint=checkpoint)
+    record = read_provenance(tmp_path / 'sr.tiff')
+    assert record == {
+        'MPP': '0.25', 'AppMag': '40',
+        'pathsr': 'super-resolved by pathsr (computer-generated, not a scan)',
+        'pathsr.version': pathsr.__version__,
+        'pathsr.date': '2023-11-14T22:13:20Z',
+        'pathsr.source': 'source.svs',
+        'pathsr.region': '64,0,128,96',
+        'pathsr.read_downsample': '1',
+        'pathsr.scale': '2x2',
+        'pathsr.model': type(model).__name__,
+        'pathsr.source_mpp': '0.5',
+        'pathsr.config': 'configs/x.py',
+        'pathsr.checkpoint': str(checkpoint),
+        'pathsr.checkpoint_sha256': hashlib.sha256(
+            b'not really weights').hexdigest(),
+    }
+    with openslide.OpenSlide(str(tmp_path / 'sr.tiff')) as out:
+        assert out.properties['openslide.vendor'] == 'aperio'
+        assert out.properties['aperio.pathsr.version'] == \
+            pathsr.__version__
+        images = out.associated_images
+        assert sorted(images) == ['label', 'macro', 'thumbnail']
+        # the label is copied losslessly, the macro as JPEG
+        np.testing.assert_array_equal(
+            np.asarray(images['label'].convert('RGB')), label)
+        assert np.abs(np.asarray(images['macro'].convert('RGB')).astype(
+            int) - macro).max() <= 4
+        # the thumbnail is the output's (the 256x192 region at x2)
+        assert images['thumbnail'].size == (256, 192)
 
 
 def test_interrupted_run_resumes_to_the_same_file(slide, model, tmp_path,
                                                   monkeypatch):
     kwargs = dict(scale=3.0, tile=TILE, compression='jpeg')
     whole = tmp_path / 'whole.tiff'
+    # the provenance records the date: pin it, as reproducible builds do
+    monkeypatch.setenv('SOURCE_DATE_EPOCH', '1700000000')
     super_resolve_slide(model, slide, whole, **kwargs)
 
     out = tmp_path / 'resumed.tiff'
@@ -115,7 +200,7 @@ def test_interrupted_run_resumes_to_the_same_file(slide, model, tmp_path,
     monkeypatch.setattr(slide_sr, '_save_part', crash_after_five)
     with pytest.raises(KeyboardInterrupt):
         super_resolve_slide(model, slide, out, **kwargs)
-    monkeypatch.undo()
+    monkeypatch.setattr(slide_sr, '_save_part', save)
     parts = tmp_path / 'resumed.tiff.parts'
     assert len(list(parts.glob('r*_c*.npy'))) == 5
     assert not out.exists() and not (tmp_path / 'resumed.tiff.tmp').exists()
@@ -171,6 +256,7 @@ def test_cli_whole_slide(slide, tmp_path, repo, capsys):
             '64', '--no-progress']
     main(args)
     assert 'x4 -> ' not in capsys.readouterr().out  # not the image mode
+    assert read_provenance(out)['pathsr.config'] == str(repo / ANY_SCALE)
     with tifffile.TiffFile(out) as tif:
         assert tif.series[0].levels[0].shape == (384, 512, 3)
     with pytest.raises(SystemExit) as error:
