@@ -36,8 +36,8 @@ pixels), in raster order:
   "super-resolved by pathsr", pathsr version, date (UTC, or
   ``SOURCE_DATE_EPOCH``), source, region, scale, model, config,
   checkpoint and its sha256.
-- **Atomic output**: the pyramid is streamed to ``<out>.tmp``, renamed to ``<out>`` when complete, and the
-  parts folder is removed.
+- **Atomic output**: the pyramid is streamed to ``<out>.tmp``, renamed to
+  ``<out>`` when complete, and the parts folder is removed.
 - **Distributed** (``distributed=True`` in every rank of a process group):
   rank 0 prepares the parts folder and lists the tissue tiles without a
   saved part, in raster order; rank ``r`` of ``n`` computes block ``r`` of
@@ -484,9 +484,9 @@ def super_resolve_slide(
         FileNotFoundError: The slide does not exist; in a distributed run,
             tiles of other ranks that rank 0 cannot find.
         FileExistsError: ``out`` exists and ``overwrite`` is False.
-        ValueError: A bad suffix, region, target, tile, compression or level count; a target mpp without the slide's;
-            ranks with other settings or weights, or that do not see the
-            parts folder of rank 0.
+        ValueError: A bad suffix, region, target, tile, compression or level
+            count; a target mpp without the slide's; ranks with other settings
+            or weights, or that do not see the parts folder of rank 0.
         OSError: In a distributed run, on the ranks other than 0 when rank
             0 failed to write ``out`` (rank 0 raises its own error).
     """

@@ -34,7 +34,6 @@ disk ends in ``OSError`` (ENOSPC) rather than SIGBUS.
 The process holds a few tiles in memory, whatever the image size.
 """
 import errno
-import json
 import os
 import shutil
 import tempfile
@@ -229,9 +228,15 @@ def _field(key: str, value: object) -> str:
     return f'|{key} = {quote(str(value), safe=" !#$&()*+,-./:;<>?@[]^_{}~")}'
 
 
-def _aperio_description(lines: Sequence[str], fields: dict) -> str:
-    """An Aperio ImageDescription: the header, ``lines`` and ``fields``."""
-    return '\r\n'.join([APERIO_HEADER, *lines]) + ''.join(
+def _aperio_description(lines: Sequence[str], fields: dict,
+                        newline: str = '\r\n') -> str:
+    """An Aperio ImageDescription: the header, ``lines`` and ``fields``.
+
+    Associated images take ``newline='\\n'`` as Aperio writes them:
+    OpenSlide 3.4 names them by the second line split at ``\\r`` or
+    ``\\n``, which a ``\\r\\n`` leaves empty.
+    """
+    return newline.join([APERIO_HEADER, *lines]) + ''.join(
         _field(key, value) for key, value in fields.items())
 
 
@@ -332,8 +337,9 @@ def write_pyramid(path: Union[str, Path],
                              f'got {name!r}')
         if not isinstance(image, np.ndarray) or image.dtype != np.uint8 \
                 or image.ndim != 3 or image.shape[2] != 3 or not image.size:
+            got = getattr(image, 'shape', image)
             raise ValueError(f'the associated {name} must be a uint8 RGB '
-                             f'(h, w, 3) array, got {getattr(image, "shape", image)!r}')
+                             f'(h, w, 3) array, got {got!r}')
     shapes = pyramid_shapes(shape, tile, levels)
     fields = {}
     if not ome:
@@ -353,8 +359,8 @@ def write_pyramid(path: Union[str, Path],
         None)
     if mpp is not None:
         options['resolutionunit'] = 'CENTIMETER'
-    codec = f'{compression.upper()}/RGB' + (f' Q={quality}'
-                                           if compression == 'jpeg' else '')
+    codec = f'{compression.upper()}/RGB' + (
+        f' Q={quality}' if compression == 'jpeg' else '')
     height, width = shapes[0]
     thumb = None
     if not ome:
@@ -456,5 +462,5 @@ def _write_associated(writer: tifffile.TiffWriter, name: str,
         compression=compression,
         compressionargs=dict(level=90) if compression == 'jpeg' else None,
         subfiletype=subfiletype,
-        description=_aperio_description([line], {}),
+        description=_aperio_description([line], {}, newline='\n'),
         metadata=None)

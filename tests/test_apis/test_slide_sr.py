@@ -284,8 +284,8 @@ def _pale_slide(path):
     img -= pale[..., None] * np.array([8, 20, 6])
     img = np.round(img).astype(np.uint8)
     from pathsr.slides import write_pyramid
-    write_pyramid(path, (img[t:t + 32, l:l + 32] for t in range(0, 160, 32)
-                         for l in range(0, 192, 32)), img.shape[:2],
+    write_pyramid(path, (img[t:t + 32, c:c + 32] for t in range(0, 160, 32)
+                         for c in range(0, 192, 32)), img.shape[:2],
                   mpp=0.5, tile=32, levels=2, compression='zlib')
     return img
 

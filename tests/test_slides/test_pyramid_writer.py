@@ -64,6 +64,9 @@ def test_aperio_pyramid(tmp_path, image):
         assert x_res[0] / x_res[1] == pytest.approx(1e4 / 0.4, rel=1e-6)
         assert pages[0].description.startswith(
             'Aperio Image Library pathsr\r\n300x200 [0,0 300x200] (64x64)')
+        # '\n' alone, as Aperio: OpenSlide 3.4 then names the label
+        assert pages[4].description == \
+            'Aperio Image Library pathsr\nlabel 40x30'
         series = {s.name: s for s in tif.series}
         np.testing.assert_array_equal(series['Label'].asarray(), label)
         macro_read = series['Macro'].asarray().astype(int)  # JPEG
