@@ -137,7 +137,11 @@ def _aperio_source(path):
     return label, macro
 
 
-def test_provenance_and_associated_images(model, tmp_path, monkeypatch):
+@pytest.mark.parametrize('backend', ['openslide', 'tiffslide'])
+def test_provenance_and_associated_images(model, tmp_path, monkeypatch,
+                                          backend):
+    """The source is read with ``backend``; the output with OpenSlide."""
+    pytest.importorskip(backend)
     openslide = pytest.importorskip('openslide')
     source = tmp_path / 'source.svs'
     label, macro = _aperio_source(source)
@@ -146,7 +150,8 @@ def test_provenance_and_associated_images(model, tmp_path, monkeypatch):
     monkeypatch.setenv('SOURCE_DATE_EPOCH', '1700000000')
     super_resolve_slide(model, source, tmp_path / 'sr.tiff', scale=2,
                         region=(64, 0, 128, 96), tile=TILE,
-                        config='configs/x.py', checkpoint=checkpoint)
+                        config='configs/x.py', checkpoint=checkpoint,
+                        backend=backend)
     record = read_provenance(tmp_path / 'sr.tiff')
     assert record == {
         'MPP': '0.25', 'AppMag': '40',
