@@ -31,7 +31,10 @@ its half-size copy is accumulated in an uncompressed ``.npy`` memory map in
 operating system), which is then streamed as level ``k + 1`` and deleted.
 Its blocks are allocated before use (``os.posix_fallocate``), so a full
 disk ends in ``OSError`` (ENOSPC) rather than SIGBUS.
-The process holds a few tiles in memory, whatever the image size.
+The process holds a few tiles in memory, whatever the image size, plus the
+Aperio thumbnail while level 0 streams: ``(H / f) x (W / f)`` px, ``f`` the
+largest power of two dividing ``T`` that leaves >= ``THUMBNAIL`` px (so
+about ``THUMBNAIL`` px a side with ``T = 512`` up to 512k px slides).
 """
 import errno
 import os
@@ -39,11 +42,11 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
-
-import numpy as np
-import cv2
-import tifffile
 from urllib.parse import quote, unquote
+
+import cv2
+import numpy as np
+import tifffile
 
 #: Compressions the writer offers (``jpeg``: lossy, ``quality``; ``zlib``:
 #: lossless). Both are read by OpenSlide, tiffslide and tifffile.
