@@ -91,7 +91,7 @@ def segment_tissue(thumbnail: np.ndarray,
         binary = cv2.morphologyEx(binary, cv2.MORPH_CLOSE,
                                   np.ones((close, close), np.uint8))
     mask = filled_pieces(binary, min_area_fraction, min_hole_fraction,
-                          max_holes)
+                         max_holes)
     if dilate > 0:
         mask = cv2.dilate(
             mask,
