@@ -31,8 +31,8 @@ every ``M / m`` so that LR patches start on whole LR pixels.
 The source of each LR: a scanner level when the slide has a level at
 its resolution (within 1 %), else it is resampled (area averaging) from
 the finest-enough level. The manifest records which, and a line per slide
-(``<slide>: LR resampled: ...``) names the resampled ones;
-``--lr-source scanner`` refuses a slide whose LR would be resampled
+(``<slide>: LR resampled (no scanner level): ...``) names the resampled
+ones; ``--lr-source scanner`` refuses a slide whose LR would be resampled
 (reported as a failed slide naming the LR magnification and the levels).
 
 Layout of OUT_DIR (paths in the manifest are relative to it)::
@@ -46,7 +46,8 @@ Layout of OUT_DIR (paths in the manifest are relative to it)::
                    per LR: lr_x<M/m>_path, lr_x<M/m>_source (``scanner``
                    or ``resampled``), lr_x<M/m>_level (the level read),
                    lr_x<M/m>_level_mpp (its um/px), lr_x<M/m>_resample
-                   (level pixels per LR pixel, 1 for a scanner level)
+                   (level pixels per LR pixel, within 1 % of 1 for a
+                   scanner level)
     failed.csv     slide, reason: the slides of this run that failed
     .done/<slide>.json   finished slide: its settings and manifest rows
 
@@ -324,7 +325,7 @@ def lr_sources(slide: SlideReader, downsample: float,
         sources[scale] = dict(
             source='scanner' if scanner else 'resampled', level=level,
             level_mpp=_number(slide.mpp * level_ds),
-            resample=1 if scanner else _number(resample))
+            resample=_number(resample))
         if not scanner and params['lr_source'] == 'scanner':
             magnification = params['hr_magnification'] / scale
             raise ValueError(
@@ -341,8 +342,9 @@ def lr_sources(slide: SlideReader, downsample: float,
 
 def resampled_note(name: str, row: dict, scales: Sequence[float]
                    ) -> Optional[str]:
-    """The line ``<slide>: LR resampled: x2 from level 0 (...)`` naming
-    the resampled LR of a manifest ``row``, or None when there is none."""
+    """The line ``<slide>: LR resampled (no scanner level): lr_x2
+    resampled x2 from level 0 (0.25 um/px)`` naming the resampled LR of a
+    manifest ``row``, or None when there is none."""
     parts = [
         f'lr_x{s:g} resampled x{row[f"lr_x{s:g}_resample"]:g} from level '
         f'{row[f"lr_x{s:g}_level"]} ({row[f"lr_x{s:g}_level_mpp"]:g} um/px)'
