@@ -9,6 +9,9 @@ import numpy as np
 GLASS_MAX_SPREAD = 16
 #: Glass is the pixels this close (grey levels) to the brightest glass.
 GLASS_BAND = 8
+#: Least share of the thumbnail that near-neutral non-white pixels must
+#: hold to be taken as glass (else the glass is white).
+GLASS_MIN_SHARE = 0.01
 
 
 def glass_colour(thumbnail: np.ndarray) -> np.ndarray:
@@ -18,14 +21,16 @@ def glass_colour(thumbnail: np.ndarray) -> np.ndarray:
     Glass is near-neutral (channel spread at most ``GLASS_MAX_SPREAD``) and
     the brightest thing on a brightfield slide: the colour is the
     per-channel median of the near-neutral pixels whose grey (channel mean)
-    is within ``GLASS_BAND`` of the 99.5th percentile of their grey. A
-    thumbnail without near-neutral pixels gives white (255, 255, 255).
+    is within ``GLASS_BAND`` of the 99.5th percentile of their grey. Pure
+    white (255, 255, 255) is left out, as readers fill the parts of a slide
+    that were not scanned with it; when the near-neutral pixels left hold
+    less than ``GLASS_MIN_SHARE`` of the thumbnail, the glass is white.
     """
     _check_thumbnail(thumbnail)
     pixels = thumbnail.reshape(-1, 3)
     spread = pixels.max(1).astype(np.int16) - pixels.min(1)
-    neutral = pixels[spread <= GLASS_MAX_SPREAD]
-    if len(neutral) == 0:
+    neutral = pixels[(spread <= GLASS_MAX_SPREAD) & (pixels.min(1) < 255)]
+    if len(neutral) < GLASS_MIN_SHARE * len(pixels):
         return np.full(3, 255.0)
     grey = neutral.mean(1)
     brightest = np.percentile(grey, 99.5)

@@ -92,6 +92,20 @@ def test_glass_colour():
     pink = np.zeros((4, 4, 3), np.uint8)
     pink[...] = (230, 120, 200)  # no near-neutral pixel: white
     assert glass_colour(pink).tolist() == [255, 255, 255]
+    # the white fill of an unscanned part is not the glass, nor tissue
+    padded = thumb.copy()
+    padded[:, :150] = 255
+    np.testing.assert_allclose(glass_colour(padded), np.asarray(GLASS) - 1,
+                               atol=0.5)
+    tissue, parts = _truth()
+    mask = segment_tissue(padded)
+    assert not mask[:, :140].any()
+    assert not mask[~_grow(parts['disc'] | parts['rect'], 3)].any()
+    # white background with under 1 % of non-white neutral pixels: white
+    white = np.full((100, 100, 3), 255, np.uint8)
+    white[:9, :9] = 240
+    white[50:, 50:] = (180, 90, 170)
+    assert glass_colour(white).tolist() == [255, 255, 255]
 
 
 def test_finds_tissue_cuts_big_holes_drops_specks():
