@@ -78,6 +78,9 @@ class ISTEHead(BaseModule):
             :class:`LocalFeatureInteractor`.
         detach_kv: LFI stops gradients through its keys/values (official
             gradients).
+        lfi_token_layout: LFI key/value tokens: ``'window'`` (paper Eq. 1)
+            or ``'released'`` (the released code's raw reshape); see
+            :class:`LocalFeatureInteractor`.
         stf_mode: ``'tiled'`` or ``'faithful'``, see above.
         stf_tile_size: LR side of the tiles of ``'tiled'``.
         stf_num_keys: Keys per tile of ``'tiled'`` (2304 = 48^2, the
@@ -98,6 +101,7 @@ class ISTEHead(BaseModule):
                  lfi_heads: int = 8,
                  self_value: bool = False,
                  detach_kv: bool = False,
+                 lfi_token_layout: str = 'window',
                  stf_mode: str = 'tiled',
                  stf_tile_size: int = 48,
                  stf_num_keys: int = 2304,
@@ -116,7 +120,8 @@ class ISTEHead(BaseModule):
         self.image_skip = image_skip
         self.lfi = LocalFeatureInteractor(
             in_channels, lfi_heads, self_value=self_value,
-            detach_kv=detach_kv) if use_lfi else None
+            detach_kv=detach_kv,
+            token_layout=lfi_token_layout) if use_lfi else None
         self.pixel_conv = nn.Conv2d(in_channels, hidden_dim, 3, padding=1)
         self.texture_learner = TextureLearner(in_channels, hidden_dim)
         self.stf = SelfTextureFusion(

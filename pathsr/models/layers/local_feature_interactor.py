@@ -1,8 +1,7 @@
-"""Local Feature Interactor of ISTE (Qu et al., MICCAI 2023).
+"""Local Feature Interactor of ISTE (Qu et al., MICCAI 2023, Sec. 2.1, Eq. 1).
 
 Each LR position attends, with its own feature as query, over the mean and
-the nine vectors of the 3x3 window around it: ``(B, C, h, w) -> (B, C, h,
-w)``.
+nine tokens of the 3x3 window around it: ``(B, C, h, w) -> (B, C, h, w)``.
 """
 from typing import Optional, Tuple
 
@@ -13,14 +12,26 @@ from mmengine.model import BaseModule
 
 from pathsr.registry import MODELS
 
+TOKEN_LAYOUTS = ('window', 'released')
+
 
 @MODELS.register_module()
 class LocalFeatureInteractor(BaseModule):
     """Pixel-wise attention over a 3x3 window (ISTE's ``pix_attn``).
 
-    For the feature ``x`` of an LR position, the ten key/value tokens are the
-    mean of its 3x3 window followed by the window's nine vectors in raster
-    order (centre included; reflect padding at the border). ``Linear(C ->
+    For the feature ``x`` of an LR position, the ten key/value tokens are a
+    global token followed by nine window tokens of its 3x3 window (centre
+    included; reflect padding at the border), laid out by ``token_layout``:
+
+    - ``'window'`` (paper Eq. 1): token ``j`` is the feature vector at window
+      position ``j`` (raster order); the global token is their mean.
+    - ``'released'`` (the authors' released ``pix_attn``): the channel-major
+      ``(C, 3, 3)`` window is reshaped in memory to ``(9, C)``, so token
+      ``j`` holds the flat elements ``j C .. j C + C - 1`` of the vector
+      indexed ``c * 9 + p`` (channels and positions mixed); the global token
+      is the mean of these nine rows. Released weights need this layout.
+
+    ``Linear(C ->
     2C)`` of ``x`` gives the query ``q`` and a second vector ``q'``;
     ``Linear(C -> 2C)`` of the tokens gives keys and values. Per head
     (``num_heads`` heads of ``d = C / num_heads`` channels) the softmax runs
@@ -39,6 +50,7 @@ class LocalFeatureInteractor(BaseModule):
             official NumPy window extraction does; forward values are the
             same either way.
         qkv_bias: Bias of the query and key/value projections.
+        token_layout: ``'window'`` or ``'released'``, see above.
     """
 
     num_tokens = 10  # the window mean and the 3x3 window
@@ -49,8 +61,13 @@ class LocalFeatureInteractor(BaseModule):
                  self_value: bool = False,
                  detach_kv: bool = False,
                  qkv_bias: bool = True,
+                 token_layout: str = 'window',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if token_layout not in TOKEN_LAYOUTS:
+            raise ValueError(f'token_layout must be one of {TOKEN_LAYOUTS}, '
+                             f'got {token_layout!r}')
+        self.token_layout = token_layout
         if num_heads < 1 or in_channels % num_heads:
             raise ValueError(f'num_heads={num_heads} must be >= 1 and divide '
                              f'in_channels={in_channels}')
@@ -62,14 +79,17 @@ class LocalFeatureInteractor(BaseModule):
         self.kv = nn.Linear(in_channels, 2 * in_channels, bias=qkv_bias)
         self.proj = nn.Linear(in_channels, in_channels)
 
-    @staticmethod
-    def tokens(x: torch.Tensor) -> torch.Tensor:
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
         """The key/value tokens of every position: ``(B * h * w, 10, C)``,
-        token 0 the window mean, tokens 1-9 the 3x3 window in raster order."""
+        token 0 the global token, tokens 1-9 the window tokens of
+        ``token_layout``."""
         batch, channels, height, width = x.shape
         window = F.unfold(F.pad(x, (1, 1, 1, 1), mode='reflect'), 3)
         window = window.view(batch, channels, 9, height * width)
-        window = window.permute(0, 3, 2, 1).flatten(0, 1)
+        if self.token_layout == 'window':
+            window = window.permute(0, 3, 2, 1).flatten(0, 1)
+        else:  # the (C, 3, 3) window of a position, reshaped to (9, C)
+            window = window.permute(0, 3, 1, 2).reshape(-1, 9, channels)
         return torch.cat([window.mean(1, keepdim=True), window], 1)
 
     def attention(self,
