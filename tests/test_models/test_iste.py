@@ -361,9 +361,10 @@ def _predict(model, lr, out_shape, scale):
 
 @pytest.mark.parametrize('scale,out_shape', [(2.7, (35, 27)), (6, (78, 60))])
 def test_tiled_stf_prediction_does_not_depend_on_the_chunk(scale, out_shape):
-    """Exactly equal in float64; in float32 the MLPs' matrix products may
-    round the last bit differently for another number of rows, as for every
-    head, but the retrieved keys are the same."""
+    """Equal up to rounding: the MLPs' matrix products may round the last
+    bit differently for another number of rows (BLAS blocking), as for every
+    head, but the retrieved keys are the same; the faithful pool moves the
+    outputs by orders of magnitude more."""
     lr = torch.randint(0, 256, (3, 13, 10), dtype=torch.uint8,
                        generator=torch.Generator().manual_seed(0))
     for dtype in (torch.float64, torch.float32):
@@ -373,10 +374,8 @@ def test_tiled_stf_prediction_does_not_depend_on_the_chunk(scale, out_shape):
         whole = _predict(model, lr, out_shape, scale)
         assert small.shape == (3, *out_shape)
         assert bool(((small > 0) & (small < 1)).float().mean() > 0.9)
-        if dtype == torch.float64:
-            assert torch.equal(small, whole)
-        else:
-            assert torch.allclose(small, whole, rtol=0, atol=1e-6)
+        atol = 1e-12 if dtype == torch.float64 else 1e-6
+        assert torch.allclose(small, whole, rtol=0, atol=atol)
     # the official pool (the chunk's queries) gives other values per chunk
     model.head.stf_mode = 'faithful'
     faithful = _predict(model, lr, out_shape, scale)
