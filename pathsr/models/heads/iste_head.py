@@ -145,9 +145,15 @@ class ISTEHead(BaseModule):
             texture=self.texture_learner.maps(feat),
             inputs=inputs)
 
-    def query(self, state: Dict[str, torch.Tensor], coord: torch.Tensor,
-              cell: torch.Tensor) -> torch.Tensor:
-        """RGB ``(B, N, 3)`` at ``coord`` with cells ``cell``."""
+    def decode(self, state: Dict[str, torch.Tensor], coord: torch.Tensor,
+               cell: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """The two branches of every query before the local ensemble blends
+        them, for ``(B, N, 2)`` coord/cell: ``pixel_rgb`` (Local Pixel
+        Decoder) and ``texture_rgb`` (Local Texture Decoder, absent without
+        it), ``(B, 4, N, 3)`` each; the ensemble ``weight`` ``(B, 4, N)``;
+        with STF the coordinate ``key_coord`` ``(B, 4, N, 2)`` of the texture
+        each code retrieved and its cosine similarity ``score`` ``(B, 4,
+        N)``."""
         lr_shape = state['pixel'].shape[-2:]
         q = ensemble_query(coord, lr_shape)
         rel_cell = (cell * cell.new_tensor(lr_shape))[:, None]
@@ -155,16 +161,31 @@ class ISTEHead(BaseModule):
             gather_codes(state['texture'], q.row, q.col), q.rel_coord,
             rel_cell)  # (B, 4, N, D)
         pixel = gather_codes(state['pixel'], q.row, q.col)
+        out = dict(weight=q.weight)
         if self.stf is not None and self.stf_mode == 'faithful':
-            pixel = self.stf(pixel, texture)
+            score, index = self.stf.retrieve(pixel, texture)
+            pixel = self.stf.fuse_texture(
+                pixel, self.stf.gather(texture, index), score)
+            out.update(score=score, key_coord=self.stf.gather(
+                coord[:, None].expand(*index.shape, 2), index))
         elif self.stf is not None:
-            pixel = self._tiled_fusion(state['texture'], pixel, coord, cell)
-        pred = self.pixel_decoder(
+            pixel, out['key_coord'], out['score'] = self._tiled_fusion(
+                state['texture'], pixel, coord, cell)
+        out['pixel_rgb'] = self.pixel_decoder(
             torch.cat([pixel, q.rel_coord,
                        rel_cell.expand_as(q.rel_coord)], -1))
         if self.texture_decoder is not None:
-            pred = pred + self.texture_decoder(texture)
-        pred = (pred * q.weight[..., None]).sum(1)
+            out['texture_rgb'] = self.texture_decoder(texture)
+        return out
+
+    def query(self, state: Dict[str, torch.Tensor], coord: torch.Tensor,
+              cell: torch.Tensor) -> torch.Tensor:
+        """RGB ``(B, N, 3)`` at ``coord`` with cells ``cell``."""
+        parts = self.decode(state, coord, cell)
+        pred = parts['pixel_rgb']
+        if 'texture_rgb' in parts:
+            pred = pred + parts['texture_rgb']
+        pred = (pred * parts['weight'][..., None]).sum(1)
         if self.image_skip:
             pred = pred + bilinear_skip(state['inputs'], coord)
         return pred
@@ -199,17 +220,22 @@ class ISTEHead(BaseModule):
             gather_codes(texture_maps, q.row, q.col), q.rel_coord,
             rel_cell)[0]
 
-    def _tiled_fusion(self, texture_maps: torch.Tensor, pixel: torch.Tensor,
-                      coord: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
+    def _tiled_fusion(
+        self, texture_maps: torch.Tensor, pixel: torch.Tensor,
+        coord: torch.Tensor, cell: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """STF of pixel codes ``(B, 4, N, D)`` against the key set of each
-        query's tile (``stf_mode='tiled'``)."""
+        query's tile (``stf_mode='tiled'``): the fused codes, the coordinate
+        of each retrieved key ``(B, 4, N, 2)`` and its similarity ``(B, 4,
+        N)``."""
         lr_shape = texture_maps.shape[-2:]
         rows, row_starts, row_size = self._tile_axis(coord[..., 0],
                                                      lr_shape[0])
         cols, col_starts, col_size = self._tile_axis(coord[..., 1],
                                                      lr_shape[1])
         tiles = rows * len(col_starts) + cols  # (B, N)
-        fused = []
+        size = coord.new_tensor(lr_shape)
+        fused, key_coords, scores = [], [], []
         for b in range(pixel.size(0)):
             if not torch.equal(cell[b], cell[b, :1].expand_as(cell[b])):
                 raise ValueError("stf_mode='tiled' needs one cell for all "
@@ -218,15 +244,23 @@ class ISTEHead(BaseModule):
             rel_cell = cell[b, 0] * cell.new_tensor(lr_shape)
             texture = torch.zeros_like(pixel[b])
             score = pixel.new_zeros(pixel.shape[1:3])
+            key_coord = coord.new_zeros(*pixel.shape[1:3], 2)
             for tile in tiles[b].unique().tolist():
                 row, col = divmod(tile, len(col_starts))
-                keys = self.tile_keys(texture_maps[b:b + 1],
-                                      (row_starts[row], col_starts[col]),
+                start = (row_starts[row], col_starts[col])
+                keys = self.tile_keys(texture_maps[b:b + 1], start,
                                       (row_size, col_size), rel_cell)
                 index = (tiles[b] == tile).nonzero()[:, 0]
                 best, key_index = self.stf.retrieve(pixel[b][:, index], keys)
                 texture[:, index] = self.stf.gather(keys, key_index).to(
                     texture.dtype)
                 score[:, index] = best.to(score.dtype)
+                position = coord.new_tensor(start) + self.key_positions.to(
+                    coord)[key_index] * coord.new_tensor([row_size,
+                                                          col_size])
+                key_coord[:, index] = position / size * 2 - 1
             fused.append(self.stf.fuse_texture(pixel[b], texture, score))
-        return torch.stack(fused)
+            key_coords.append(key_coord)
+            scores.append(score)
+        return torch.stack(fused), torch.stack(key_coords), torch.stack(
+            scores)
