@@ -183,3 +183,24 @@ def test_released_preset_model_equals_the_released_code():
     ref = (ref.view(30, 25, 3).permute(2, 0, 1) * 0.5 + 0.5).clamp(0, 1)
     assert ((pred > 0) & (pred < 1)).float().mean() > 0.9
     assert (pred - ref).abs().max() < 1e-6
+
+
+def test_released_config_has_the_released_recipe():
+    """One DataLoader batch of 4 per iteration (DataParallel splits it over
+    the 4 GPUs), 460 images x repeat 20 / 4 = 2300 iterations per epoch,
+    1000 epochs, lr 2e-4 halved at epochs 500, 800, 900, 950; the model
+    differs from the paper model by the released switches only."""
+    cfg = Config.fromfile('configs/iste/iste-swinir-released_tma_x1-4.py')
+    paper = Config.fromfile('configs/iste/iste-swinir_tma_x1-4.py')
+    assert cfg.train_dataloader.batch_size == 4
+    assert cfg.train_cfg.max_iters == 2_300_000
+    assert cfg.param_scheduler[0].milestones == [
+        1_150_000, 1_840_000, 2_070_000, 2_185_000]
+    assert cfg.optim_wrapper.optimizer == dict(type='Adam', lr=2e-4)
+    released, ours = cfg.model.to_dict(), paper.model.to_dict()
+    assert {k for k in ours['head'] if ours['head'][k] != released['head'][k]
+            } == {'lfi_token_layout', 'detach_kv', 'stf_mode'}
+    assert ours['head']['lfi_token_layout'] == 'window'
+    released.pop('head'), ours.pop('head')
+    assert released == ours
+    assert cfg.train_dataloader.dataset == paper.train_dataloader.dataset
