@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from pathsr.models.heads import ISTEHead, ensemble_query
-from pathsr.models.heads.iste_head import r2_positions
+from pathsr.models.layers.stf_key_set import r2_positions, tile_axis
 from pathsr.models.layers import (LocalFeatureInteractor, SelfTextureFusion,
                                   TextureLearner)
 from pathsr.registry import MODELS
@@ -302,10 +302,10 @@ def test_unknown_stf_mode_and_bad_tiles_are_named():
 def test_tiles_cover_the_image_and_keys_spread_over_each_tile():
     head = _head(stf_tile_size=48)
     coord = make_coord((128, 1))[None, :, 0]  # LR rows 0..127
-    index, starts, size = head._tile_axis(coord, 128)
+    index, starts, size = tile_axis(coord, 128, head.stf_tile_size)
     assert (starts, size) == ([0, 48, 80], 48)  # last tile moved back
     assert index[0].tolist() == [0] * 48 + [1] * 48 + [2] * 32
-    index, starts, size = head._tile_axis(coord[:, :30] * 0, 30)
+    index, starts, size = tile_axis(coord[:, :30] * 0, 30, head.stf_tile_size)
     assert (starts, size) == ([0], 30)  # a small image is one tile
     # R2 points: in [0, 1)^2, 2304 of them, 144 +- 4 in each 1/4 x 1/4 cell
     points = r2_positions(2304)

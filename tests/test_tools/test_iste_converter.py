@@ -3,7 +3,6 @@ released ISTE key names becomes one that tools/test.py runs; missing,
 misshaped and unknown keys are refused by name."""
 import json
 import math
-import re
 
 import pytest
 import torch

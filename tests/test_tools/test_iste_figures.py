@@ -86,8 +86,8 @@ def test_figures_tool_writes_the_pngs(tmp_path, run_tool):
         'gt', 'lr', 'pixel_decoder', 'sr', 'stf_keys', 'stf_positions',
         'stf_score', 'texture_decoder')]
     assert summary['files'] == expected
-    assert summary['lr_shape'] == [16, 16] and summary['out_shape'] == [64,
-                                                                          64]
+    assert summary['lr_shape'] == [16, 16]
+    assert summary['out_shape'] == [64, 64]
     assert all((tmp_path / f).stat().st_size > 0 for f in expected)
     proc = run_tool([TOOL, DEMO, str(VAL)], check=False)
     assert proc.returncode == 2 and '--random-init' in proc.stderr

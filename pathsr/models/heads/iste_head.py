@@ -1,5 +1,5 @@
 """ISTE (Qu et al., MICCAI 2023): implicit self-texture enhancement."""
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -8,22 +8,11 @@ from mmengine.model import BaseModule
 from pathsr.registry import MODELS
 from ..layers.local_feature_interactor import LocalFeatureInteractor
 from ..layers.self_texture_fusion import SelfTextureFusion
+from ..layers.stf_key_set import r2_positions, tile_axis
 from ..layers.texture_learner import TextureLearner
 from .local_ensemble import bilinear_skip, ensemble_query, gather_codes
 
 STF_MODES = ('faithful', 'tiled')
-
-# the plastic number g (g^3 = g + 1): (1/g, 1/g^2) generates the R2
-# low-discrepancy sequence of Roberts (2018)
-_PLASTIC = 1.324717957244746
-
-
-def r2_positions(num: int) -> torch.Tensor:
-    """``num`` points of the R2 sequence in ``[0, 1)^2``, ``(num, 2)`` (row,
-    column): ``frac(0.5 + n (1/g, 1/g^2))`` for ``n = 1 .. num``."""
-    n = torch.arange(1, num + 1, dtype=torch.float64)[:, None]
-    alpha = torch.tensor([1 / _PLASTIC, 1 / _PLASTIC**2], dtype=torch.float64)
-    return ((0.5 + n * alpha) % 1).float()
 
 
 @MODELS.register_module()
@@ -49,7 +38,8 @@ class ISTEHead(BaseModule):
       call, as the official code. At test these are the ``eval_chunk``
       queries, so predictions depend on the chunk size and order, and the
       similarity matrix has ``chunk^2`` entries.
-    - ``'tiled'``: the LR image is cut into tiles of ``stf_tile_size``
+    - ``'tiled'`` (geometry in :mod:`pathsr.models.layers.stf_key_set`):
+      the LR image is cut into tiles of ``stf_tile_size``
       pixels (the training LR size; the last tile of a row or column is
       moved back inside the image; a smaller image is one tile). The keys of
       a query are the textures, with its cell, at ``stf_num_keys`` fixed
@@ -194,16 +184,6 @@ class ISTEHead(BaseModule):
                 cell: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
         return self.query(self.prepare(feat, inputs), coord, cell)
 
-    def _tile_axis(self, coord: torch.Tensor,
-                   length: int) -> Tuple[torch.Tensor, List[int], int]:
-        """Tile index of coordinates ``(B, N)`` along an LR axis of
-        ``length`` pixels, the tiles' first pixels and their size."""
-        size = min(self.stf_tile_size, length)
-        count = -(-length // size)
-        starts = [min(i * size, length - size) for i in range(count)]
-        pixel = ((coord + 1) / 2 * length).floor().long().clamp(0, length - 1)
-        return (pixel // size).clamp(max=count - 1), starts, size
-
     def tile_keys(self, texture_maps: torch.Tensor, start: Tuple[int, int],
                   size: Tuple[int, int],
                   rel_cell: torch.Tensor) -> torch.Tensor:
@@ -229,10 +209,10 @@ class ISTEHead(BaseModule):
         of each retrieved key ``(B, 4, N, 2)`` and its similarity ``(B, 4,
         N)``."""
         lr_shape = texture_maps.shape[-2:]
-        rows, row_starts, row_size = self._tile_axis(coord[..., 0],
-                                                     lr_shape[0])
-        cols, col_starts, col_size = self._tile_axis(coord[..., 1],
-                                                     lr_shape[1])
+        rows, row_starts, row_size = tile_axis(coord[..., 0], lr_shape[0],
+                                               self.stf_tile_size)
+        cols, col_starts, col_size = tile_axis(coord[..., 1], lr_shape[1],
+                                               self.stf_tile_size)
         tiles = rows * len(col_starts) + cols  # (B, N)
         size = coord.new_tensor(lr_shape)
         fused, key_coords, scores = [], [], []
