@@ -3,6 +3,7 @@ released ISTE key names becomes one that tools/test.py runs; missing,
 misshaped and unknown keys are refused by name."""
 import json
 import math
+import re
 
 import pytest
 import torch
@@ -161,3 +162,41 @@ def test_converter_tool_fails_in_one_line_and_writes_nothing(
                     check=False)
     assert "released 'liif' model, but " in proc.stderr
     assert 'builds a ISTEHead' in proc.stderr and not dst.exists()
+
+
+def test_released_liif_edsr_keys_find_their_place(load_tool):
+    """LIIF's EDSR-baseline names (``head.0``, ``body.i.body.{0,2}``, the
+    final ``body.n``, the unused mean shifts) and its ``imnet.layers``."""
+    init_default_scope('pathsr')
+    model = MODELS.build(dict(
+        type='ImplicitSRModel',
+        encoder=dict(type='EDSR', arch=None, upscale_factor=None,
+                     num_blocks=2, mid_channels=8, res_scale=1.0),
+        head=dict(type='LIIFHead', imnet=dict(type='MLP',
+                                              hidden_list=[16]))))
+    target = model.state_dict()
+    names = {
+        'encoder.head.0': 'encoder.conv_first',
+        'encoder.body.2': 'encoder.conv_after_body',
+    }
+    sd = {}
+    for key, value in target.items():
+        released = key
+        for released_name, ours in names.items():
+            released = released.replace(ours + '.', released_name + '.')
+        released = re.sub(r'encoder\.body\.(\d)\.conv1\.',
+                          r'encoder.body.\1.body.0.', released)
+        released = re.sub(r'encoder\.body\.(\d)\.conv2\.',
+                          r'encoder.body.\1.body.2.', released)
+        released = re.sub(r'head\.imnet\.(\d)\.', r'imnet.layers.\1.',
+                          released)
+        sd[released] = torch.randn_like(value)
+    sd['encoder.sub_mean.weight'] = torch.eye(3).view(3, 3, 1, 1)
+    state, unused = load_tool(CONVERTER).convert('liif', sd, target, 'EDSR')
+    assert unused == ['encoder.sub_mean.weight']
+    assert torch.equal(state['encoder.conv_after_body.weight'],
+                       sd['encoder.body.2.weight'])
+    assert torch.equal(state['encoder.body.1.conv2.bias'],
+                       sd['encoder.body.1.body.2.bias'])
+    assert torch.equal(state['head.imnet.2.weight'],
+                       sd['imnet.layers.2.weight'])
