@@ -31,9 +31,8 @@ class LocalFeatureInteractor(BaseModule):
       indexed ``c * 9 + p`` (channels and positions mixed); the global token
       is the mean of these nine rows. Released weights need this layout.
 
-    ``Linear(C ->
-    2C)`` of ``x`` gives the query ``q`` and a second vector ``q'``;
-    ``Linear(C -> 2C)`` of the tokens gives keys and values. Per head
+    ``Linear(C -> 2C)`` of ``x`` gives the query ``q`` and a second vector
+    ``q'``; ``Linear(C -> 2C)`` of the tokens gives keys and values. Per head
     (``num_heads`` heads of ``d = C / num_heads`` channels) the softmax runs
     over eleven logits: the ten ``d^-0.5 q . k_j`` and the unscaled "self"
     logit ``q . q'`` of the official code. The head output is ``sum_j a_j
@@ -53,7 +52,7 @@ class LocalFeatureInteractor(BaseModule):
         token_layout: ``'window'`` or ``'released'``, see above.
     """
 
-    num_tokens = 10  # the window mean and the 3x3 window
+    num_tokens = 10  # the global token and the nine window tokens
 
     def __init__(self,
                  in_channels: int = 64,
