@@ -15,8 +15,9 @@ class HAT(SwinIR):
     -> residual groups -> LayerNorm -> conv + long skip -> conv to 64 +
     LeakyReLU -> pixel-shuffle upsampler -> conv to RGB, cropped) with
     residual hybrid attention groups (:class:`RHAG`: HABs, then an OCAB;
-    :class:`MRHAG` when the blocks are M-HABs) instead of RSTBs. HAT has only the pixel-shuffle upsampler, so
-    ``upscale_factor`` may not be None. The mean shift of the original code
+    :class:`MRHAG` when the blocks are M-HABs) instead of RSTBs. HAT has
+    only the pixel-shuffle upsampler, so ``upscale_factor`` may not be
+    None. The mean shift of the original code
     is done by the data preprocessor. A variant differs from HAT only by
     ``block_cfg`` (its ``type`` and arguments); ``compress_ratio``,
     ``squeeze_factor`` and ``conv_scale`` are given to every block.
