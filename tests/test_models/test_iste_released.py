@@ -154,33 +154,33 @@ def test_released_preset_head_equals_the_released_query_texture():
 
 def test_released_preset_model_equals_the_released_code():
     """The whole model on a full output grid (one chunk = the official
-    pool), with cell clipping above x4."""
+    pool), with cell clipping above x4. The preset's SwinIR encoder at demo
+    size, on an LR of 8 x 16 pixels: a multiple of its window, where the
+    released encoder's padding (not cropped back) adds nothing."""
     init_default_scope('pathsr')
     torch.manual_seed(0)
     cfg = Config.fromfile('configs/_base_/models/iste-swinir-released.py')
     model_cfg = cfg.model
-    model_cfg.encoder = dict(type='EDSR', arch=None, num_blocks=1,
-                             mid_channels=8, res_scale=1.0,
-                             upscale_factor=None)
+    model_cfg.encoder.update(arch='demo', mid_channels=8)
     model_cfg.head.update(hidden_dim=16, lfi_heads=2,
                           pixel_decoder=SMALL_MLP, texture_decoder=SMALL_MLP)
     model = MODELS.build(model_cfg).eval()
-    lr = torch.randint(0, 256, (3, 6, 5), dtype=torch.uint8)
-    out_shape = (30, 25)  # x5: the cell of x4 (cell_clip_scale=4)
-    sample = SRDataSample(metainfo=dict(lr_shape=(6, 5), out_shape=out_shape,
-                                        scale=5))
+    lr = torch.randint(0, 256, (3, 8, 16), dtype=torch.uint8)
+    out_shape = (40, 80)  # x5: the cell of x4 (cell_clip_scale=4)
+    sample = SRDataSample(metainfo=dict(lr_shape=(8, 16),
+                                        out_shape=out_shape, scale=5))
     data = model.data_preprocessor(dict(inputs=[lr], data_samples=[sample]))
     pred = model(**data, mode='predict')[0].pred_img
-    rows = -1 + (2 * torch.arange(30.) + 1) / 30
-    cols = -1 + (2 * torch.arange(25.) + 1) / 25
+    rows = -1 + (2 * torch.arange(40.) + 1) / 40
+    cols = -1 + (2 * torch.arange(80.) + 1) / 80
     coord = torch.stack(torch.meshgrid(rows, cols, indexing='ij'), -1)
     coord = coord.view(1, -1, 2)
-    cell = torch.tensor([2 / 30, 2 / 25]) * 5 / 4
+    cell = torch.tensor([2 / 40, 2 / 80]) * 5 / 4
     with torch.no_grad():
         feat = model.encoder(data['inputs'])
         ref = released_query_texture(model.head, feat, coord,
                                      cell.expand_as(coord))
-    ref = (ref.view(30, 25, 3).permute(2, 0, 1) * 0.5 + 0.5).clamp(0, 1)
+    ref = (ref.view(40, 80, 3).permute(2, 0, 1) * 0.5 + 0.5).clamp(0, 1)
     assert ((pred > 0) & (pred < 1)).float().mean() > 0.9
     assert (pred - ref).abs().max() < 1e-6
 
