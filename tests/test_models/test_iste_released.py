@@ -204,3 +204,24 @@ def test_released_config_has_the_released_recipe():
     released.pop('head'), ours.pop('head')
     assert released == ours
     assert cfg.train_dataloader.dataset == paper.train_dataloader.dataset
+
+
+def test_without_the_self_logit_the_softmax_runs_over_the_ten_tokens():
+    """A constant window: the ten tokens share one logit, so each weighs
+    1/10 and the output is the projected value; the released self logit
+    takes its share of the mass instead."""
+    torch.manual_seed(0)
+    lfi = LocalFeatureInteractor(8, 2, self_logit=False).double()
+    c = torch.randn(8, dtype=torch.float64)
+    x = c.view(1, 8, 1, 1).expand(1, 8, 3, 3)
+    out, weights = lfi.attention(x)
+    assert weights.shape == (9, 2, 10)
+    assert torch.allclose(weights, torch.full_like(weights, 0.1))
+    v = lfi.kv(c)[8:].view(2, 4)
+    assert torch.allclose(out, v.expand(9, 2, 4))
+    assert torch.allclose(lfi(x), lfi.proj(v.flatten()).view(1, 8, 1, 1)
+                          .expand(1, 8, 3, 3))
+    lfi.self_logit = True
+    assert not torch.allclose(lfi(x), lfi.proj(v.flatten()).view(1, 8, 1, 1))
+    with pytest.raises(ValueError, match='self_value=True needs the self'):
+        LocalFeatureInteractor(8, 2, self_value=True, self_logit=False)

@@ -26,6 +26,9 @@ model = dict(
         # LFI tokens: the paper's window vectors (Eq. 1); the released code
         # reshapes the window in memory ('released', iste-swinir-released.py)
         lfi_token_layout='window',
+        # the released code's 11th, unscaled "self" logit q . q' in the LFI
+        # softmax (False: the ten token logits only)
+        lfi_self_logit=True,
         # chunk-independent STF keys: fixed positions per 48-px LR tile
         # ('faithful': the queries of one forward call, as the official code)
         stf_mode='tiled',

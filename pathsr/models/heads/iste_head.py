@@ -71,6 +71,9 @@ class ISTEHead(BaseModule):
         lfi_token_layout: LFI key/value tokens: ``'window'`` (paper Eq. 1)
             or ``'released'`` (the released code's raw reshape); see
             :class:`LocalFeatureInteractor`.
+        lfi_self_logit: LFI softmax with the released code's self logit
+            (11 logits; False: the ten token logits only, as the printed
+            paper describes).
         stf_mode: ``'tiled'`` or ``'faithful'``, see above.
         stf_tile_size: LR side of the tiles of ``'tiled'``.
         stf_num_keys: Keys per tile of ``'tiled'`` (2304 = 48^2, the
@@ -92,6 +95,7 @@ class ISTEHead(BaseModule):
                  self_value: bool = False,
                  detach_kv: bool = False,
                  lfi_token_layout: str = 'window',
+                 lfi_self_logit: bool = True,
                  stf_mode: str = 'tiled',
                  stf_tile_size: int = 48,
                  stf_num_keys: int = 2304,
@@ -111,7 +115,8 @@ class ISTEHead(BaseModule):
         self.lfi = LocalFeatureInteractor(
             in_channels, lfi_heads, self_value=self_value,
             detach_kv=detach_kv,
-            token_layout=lfi_token_layout) if use_lfi else None
+            token_layout=lfi_token_layout,
+            self_logit=lfi_self_logit) if use_lfi else None
         self.pixel_conv = nn.Conv2d(in_channels, hidden_dim, 3, padding=1)
         self.texture_learner = TextureLearner(in_channels, hidden_dim)
         self.stf = SelfTextureFusion(

@@ -35,9 +35,11 @@ class LocalFeatureInteractor(BaseModule):
     ``q'``; ``Linear(C -> 2C)`` of the tokens gives keys and values. Per head
     (``num_heads`` heads of ``d = C / num_heads`` channels) the softmax runs
     over eleven logits: the ten ``d^-0.5 q . k_j`` and the unscaled "self"
-    logit ``q . q'`` of the official code. The head output is ``sum_j a_j
-    v_j``, plus ``a_self q'`` with ``self_value``; the heads are concatenated
-    and projected by ``Linear(C -> C)``. There is no residual connection.
+    logit ``q . q'`` of the official code (over the ten alone, as the
+    printed paper describes, without ``self_logit``). The head output is
+    ``sum_j a_j v_j``, plus ``a_self q'`` with ``self_value``; the heads are
+    concatenated and projected by ``Linear(C -> C)``. There is no residual
+    connection.
 
     Args:
         in_channels: ``C``, the channels of the LR features.
@@ -50,6 +52,8 @@ class LocalFeatureInteractor(BaseModule):
             same either way.
         qkv_bias: Bias of the query and key/value projections.
         token_layout: ``'window'`` or ``'released'``, see above.
+        self_logit: Add the self logit to the softmax (the released code);
+            False softmaxes the ten token logits only, and ``q'`` is unused.
     """
 
     num_tokens = 10  # the global token and the nine window tokens
@@ -61,12 +65,17 @@ class LocalFeatureInteractor(BaseModule):
                  detach_kv: bool = False,
                  qkv_bias: bool = True,
                  token_layout: str = 'window',
+                 self_logit: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if token_layout not in TOKEN_LAYOUTS:
             raise ValueError(f'token_layout must be one of {TOKEN_LAYOUTS}, '
                              f'got {token_layout!r}')
         self.token_layout = token_layout
+        if self_value and not self_logit:
+            raise ValueError('self_value=True needs the self logit '
+                             '(self_logit=True)')
+        self.self_logit = self_logit
         if num_heads < 1 or in_channels % num_heads:
             raise ValueError(f'num_heads={num_heads} must be >= 1 and divide '
                              f'in_channels={in_channels}')
@@ -95,19 +104,19 @@ class LocalFeatureInteractor(BaseModule):
                   x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Head outputs ``(B * h * w, heads, d)`` before the projection and
         the attention weights ``(B * h * w, heads, 11)``, the self weight
-        last."""
+        last (``(B * h * w, heads, 10)`` without ``self_logit``)."""
         centre = x.permute(0, 2, 3, 1).flatten(0, 2)  # (B * h * w, C)
         tokens = self.tokens(x.detach() if self.detach_kv else x)
         q, q_self = self.qk(centre).unflatten(-1, (2, self.num_heads, -1))\
             .unbind(1)  # (N, heads, d) each
         k, v = self.kv(tokens).unflatten(-1, (2, self.num_heads, -1))\
             .permute(2, 0, 3, 1, 4)  # (N, heads, 10, d) each
-        logits = torch.cat([
-            torch.einsum('nhd,nhtd->nht', q * self.scale, k),
-            (q * q_self).sum(-1, keepdim=True)
-        ], -1)
+        logits = torch.einsum('nhd,nhtd->nht', q * self.scale, k)
+        if self.self_logit:
+            logits = torch.cat([logits, (q * q_self).sum(-1, keepdim=True)],
+                               -1)
         weights = logits.softmax(-1)
-        out = torch.einsum('nht,nhtd->nhd', weights[..., :-1], v)
+        out = torch.einsum('nht,nhtd->nhd', weights[..., :self.num_tokens], v)
         if self.self_value:
             out = out + weights[..., -1:] * q_self
         return out, weights
