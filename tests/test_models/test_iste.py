@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from pathsr.models.heads import ISTEHead, ensemble_query
-from pathsr.models.heads.iste_head import r2_positions
+from pathsr.models.layers.stf_key_set import r2_positions, tile_axis
 from pathsr.models.layers import (LocalFeatureInteractor, SelfTextureFusion,
                                   TextureLearner)
 from pathsr.registry import MODELS
@@ -302,10 +302,10 @@ def test_unknown_stf_mode_and_bad_tiles_are_named():
 def test_tiles_cover_the_image_and_keys_spread_over_each_tile():
     head = _head(stf_tile_size=48)
     coord = make_coord((128, 1))[None, :, 0]  # LR rows 0..127
-    index, starts, size = head._tile_axis(coord, 128)
+    index, starts, size = tile_axis(coord, 128, head.stf_tile_size)
     assert (starts, size) == ([0, 48, 80], 48)  # last tile moved back
     assert index[0].tolist() == [0] * 48 + [1] * 48 + [2] * 32
-    index, starts, size = head._tile_axis(coord[:, :30] * 0, 30)
+    index, starts, size = tile_axis(coord[:, :30] * 0, 30, head.stf_tile_size)
     assert (starts, size) == ([0], 30)  # a small image is one tile
     # R2 points: in [0, 1)^2, 2304 of them, 144 +- 4 in each 1/4 x 1/4 cell
     points = r2_positions(2304)
@@ -361,9 +361,10 @@ def _predict(model, lr, out_shape, scale):
 
 @pytest.mark.parametrize('scale,out_shape', [(2.7, (35, 27)), (6, (78, 60))])
 def test_tiled_stf_prediction_does_not_depend_on_the_chunk(scale, out_shape):
-    """Exactly equal in float64; in float32 the MLPs' matrix products may
-    round the last bit differently for another number of rows, as for every
-    head, but the retrieved keys are the same."""
+    """Equal up to rounding: the MLPs' matrix products may round the last
+    bit differently for another number of rows (BLAS blocking), as for every
+    head, but the retrieved keys are the same; the faithful pool moves the
+    outputs by orders of magnitude more."""
     lr = torch.randint(0, 256, (3, 13, 10), dtype=torch.uint8,
                        generator=torch.Generator().manual_seed(0))
     for dtype in (torch.float64, torch.float32):
@@ -373,10 +374,8 @@ def test_tiled_stf_prediction_does_not_depend_on_the_chunk(scale, out_shape):
         whole = _predict(model, lr, out_shape, scale)
         assert small.shape == (3, *out_shape)
         assert bool(((small > 0) & (small < 1)).float().mean() > 0.9)
-        if dtype == torch.float64:
-            assert torch.equal(small, whole)
-        else:
-            assert torch.allclose(small, whole, rtol=0, atol=1e-6)
+        atol = 1e-12 if dtype == torch.float64 else 1e-6
+        assert torch.allclose(small, whole, rtol=0, atol=atol)
     # the official pool (the chunk's queries) gives other values per chunk
     model.head.stf_mode = 'faithful'
     faithful = _predict(model, lr, out_shape, scale)

@@ -7,7 +7,8 @@ import torch.nn.functional as F
 
 from pathsr.models.backbones import HAT
 from pathsr.models.editors import FixedScaleSRModel, MiHATP
-from pathsr.models.layers import HAB, MHAB, window_partition, window_reverse
+from pathsr.models.layers import (HAB, MHAB, MRHAG, RHAG, window_partition,
+                                  window_reverse)
 from pathsr.registry import MODELS
 from pathsr.structures import SRDataSample
 
@@ -81,6 +82,14 @@ def test_mihatp_backbone_differs_from_hat_by_the_dat_branches():
     assert len(blocks) == 4 and all(isinstance(b, MHAB) for b in blocks)
     dat = sum(count(block.deformable_attn) for block in blocks)
     assert count(mihatp) - count(hat) == dat
+    # its residual groups are M-RHAGs, HAT's are plain RHAGs; the parameter
+    # names are those of HAT plus the DAT branches
+    assert all(type(layer) is MRHAG for layer in mihatp.layers)
+    assert all(type(layer) is RHAG for layer in hat.layers)
+    assert set(hat.state_dict()) == {
+        k for k in mihatp.state_dict() if '.deformable_attn.' not in k}
+    with pytest.raises(ValueError, match="block_cfg.*'MHAB', got 'HAB'"):
+        MRHAG(32, 2, 2, window_size=8, block_cfg=dict(type='HAB'))
     # one DAT of C channels, h heads, offset groups G, kernel k, table T:
     # q/k/v/out 1x1 convs, depth-wise offset conv + LN + 1x1 conv to 2,
     # and the (h, 2T - 1, 2T - 1) position-bias table

@@ -2,6 +2,7 @@
 (CPU, demo sizes, a couple of iterations on generated tiles)."""
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -136,3 +137,19 @@ def test_ablation_trains_without_its_module(ablation):
 def test_ablation_test_tool_prints_the_multi_scale_table(ablation):
     name = ablation['config'].rsplit('/', 1)[-1][:-3]
     _check_table(ablation['test_log'], ablation['metrics'], name)
+
+
+def test_figures_run_on_the_trained_demo_checkpoint(iste, tmp_path,
+                                                    run_tool):
+    image = sorted(Path('demo/histo_demo/val').glob('*.png'))[0]
+    proc = run_tool([
+        'tools/analysis_tools/iste_figures.py', DEMO,
+        str(image), '--checkpoint',
+        str(iste['work_dir'] / 'iter_2.pth'), '--crop', '48', '--out-dir',
+        str(tmp_path)
+    ])
+    summary = json.loads(proc.stdout[proc.stdout.index('{'):])
+    for part in ('lr', 'sr', 'gt', 'pixel_decoder', 'texture_decoder',
+                 'stf_keys', 'stf_score'):
+        assert f'{image.stem}_x4_{part}.png' in summary['files']
+    assert 0 <= summary['keys_within_one_lr_pixel'] <= 1

@@ -79,7 +79,9 @@ def test_manifest_is_complete(first_run):
     rows = _manifest(out)
     assert list(rows[0]) == [
         'slide', 'split', 'x', 'y', 'width_level0', 'height_level0',
-        'magnification', 'mpp', 'hr_path', 'lr_x2_path', 'lr_x4_path'
+        'magnification', 'mpp', 'hr_path', 'lr_x2_path', 'lr_x2_source',
+        'lr_x2_level', 'lr_x2_level_mpp', 'lr_x2_resample', 'lr_x4_path',
+        'lr_x4_source', 'lr_x4_level', 'lr_x4_level_mpp', 'lr_x4_resample'
     ]
     by_slide = {}
     for row in rows:
@@ -93,6 +95,14 @@ def test_manifest_is_complete(first_run):
         assert row['hr_path'] == f'hr/{name}'
         assert row['lr_x2_path'] == f'lr_x2/{name}'
         assert row['lr_x4_path'] == f'lr_x4/{name}'
+        # the slides have levels at 0.25, 0.5 and 1 um/px: 20x and 10x are
+        # read from the scanner's levels 1 and 2
+        assert [row[f'lr_x2_{k}'] for k in ('source', 'level', 'level_mpp',
+                                            'resample')] == [
+                                                'scanner', '1', '0.5', '1']
+        assert [row[f'lr_x4_{k}'] for k in ('source', 'level', 'level_mpp',
+                                            'resample')] == [
+                                                'scanner', '2', '1', '1']
     for folder in ('hr', 'lr_x2', 'lr_x4'):
         files = sorted(str(p.relative_to(out / folder))
                        for p in (out / folder).rglob('*.png'))
@@ -109,7 +119,10 @@ def test_patches_are_tissue_at_their_coordinates(first_run, slides):
         hr = _rgb(out / row['hr_path'])
         assert hr.shape == (64, 64, 3)
         np.testing.assert_array_equal(hr, region)  # 40x = lossless level 0
-        assert (region < 250).any(-1).mean() > 0.3  # not the white background
+        # not the white background; the mask counts a thumbnail pixel
+        # (8 x 8 here) partly on tissue as tissue, so that at a diagonal
+        # tissue edge a patch of min_tissue 0.5 may hold a quarter only
+        assert (region < 250).any(-1).mean() > 0.2
     coords = {(r['slide'], int(r['x']), int(r['y'])) for r in _manifest(out)}
     assert all(x % 64 == 0 and y % 64 == 0 for _, x, y in coords)
 
@@ -202,6 +215,53 @@ def test_slide_mpp_list_and_mpp_target(slides, tmp_path, run_tool):
         hr = _rgb(out / row['hr_path'])
         assert np.abs(hr.astype(int) - half[y:y + 32, x:x + 32]).max() <= 1
         assert _rgb(out / row['lr_x2_path']).shape == (16, 16, 3)
+        # one level only: the 10x LR (1 um/px) is level 0 averaged 4 x 4
+        assert [row[f'lr_x2_{k}'] for k in ('source', 'level', 'level_mpp',
+                                            'resample')] == [
+                                                'resampled', '0', '0.25', '4']
+    assert ('nompp: LR resampled (no scanner level): lr_x2 resampled x4 '
+            'from level 0 (0.25 um/px)') in proc.stderr
+    masks = out / 'masks' / 'nompp.png'
+    assert not masks.exists()
+    # --lr-source scanner refuses the slide, naming it and the LR
+    refused = tmp_path / 'refused'
+    proc = run_tool([TOOL, str(listing), str(refused), '--mpp', '0.5',
+                     '--patch-size', '32', '--lr-magnifications', '10',
+                     '--slide-mpp', '0.25', '--workers', '1',
+                     '--lr-source', 'scanner'], check=False)
+    assert proc.returncode == 1
+    with open(refused / 'failed.csv', newline='') as file:
+        (failed, ) = list(csv.DictReader(file))
+    assert failed['slide'] == str(folder / 'nompp.tif')
+    assert re.search(r'LR magnification 10 \(x2, 1 um/px\) is no scanner '
+                     r'level of slide .*nompp\.tif .*resampled x4 from '
+                     r'level 0', failed['reason'])
+    assert not list((refused / 'hr').glob('*/*.png'))
+
+
+def test_mask_overlay(slides, tmp_path, run_tool):
+    folder, images = slides
+    listing = tmp_path / 'list.txt'
+    listing.write_text('slide_3.tiff\n')
+    (tmp_path / 'slide_3.tiff').symlink_to(folder / 'slide_3.tiff')
+    out = tmp_path / 'out'
+    run_tool([TOOL, str(listing), str(out), '--magnification', '40',
+              '--patch-size', '64', '--lr-magnifications', '20',
+              '--lr-source', 'scanner', '--mask-overlay', '--workers', '1'])
+    overlay = _rgb(out / 'masks' / 'slide_3.png')
+    # mask downsample 64 / 8 = 8: a 128 x 96 thumbnail
+    assert overlay.shape == (96, 128, 3)
+    thumb = cv2.resize(images['slide_3'], (128, 96),
+                       interpolation=cv2.INTER_AREA).astype(int)
+    changed = np.abs(overlay.astype(int) - thumb).max(-1) > 2
+    # the tint and outline are green: where changed, green gains on red
+    gain = overlay.astype(int) - thumb
+    assert (gain[changed][:, 1] > gain[changed][:, 0]).all()
+    assert 0.05 < changed.mean() < 0.95
+    rows = _manifest(out)
+    for row in rows:  # every patch lies on tinted pixels
+        x, y = int(row['x']) // 8, int(row['y']) // 8
+        assert changed[y:y + 8, x:x + 8].mean() >= 0.5
 
 
 def test_all_bad_exits_1_and_bad_arguments(slides, tmp_path, run_tool):

@@ -4,7 +4,8 @@
         (--mpp 0.25 | --magnification 40) --patch-size 192 \
         [--lr-magnifications 20 10 5] [--stride N] [--min-tissue 0.5] \
         [--max-patches-per-slide N] [--split 0.8 0.1 0.1] [--seed 0] \
-        [--workers 2] [--backend auto] [--slide-mpp X]
+        [--workers 2] [--backend auto] [--slide-mpp X] \
+        [--lr-source any|scanner] [--mask-overlay]
 
 SLIDES is a folder (its top-level .svs .tif .tiff .ndpi .mrxs .scn files)
 or a .txt list of slide paths, one per line (blank lines and ``#`` comments
@@ -15,7 +16,8 @@ Progress: a bar of slides, and with one slide or ``--workers 1`` a bar of
 the patches of the current slide (with its ETA).
 
 For each slide: a thumbnail (``min(64, patch_level0 / 8)`` level-0 pixels
-per pixel) -> CLAM-style tissue mask -> grid of HR patches with at least
+per pixel) -> tissue mask (``segment_tissue``, darker than the measured
+glass colour, without its dilation) -> grid of HR patches with at least
 ``--min-tissue`` tissue. An HR patch is ``--patch-size`` pixels at the
 target resolution, i.e. ``patch_size * downsample`` level-0 pixels with
 ``downsample = target_mpp / slide_mpp`` (``--mpp``) or
@@ -26,13 +28,26 @@ magnification ``m`` the same level-0 region is read at ``m`` (size
 co-registered by construction. Patch size and stride must be multiples of
 every ``M / m`` so that LR patches start on whole LR pixels.
 
+The source of each LR: a scanner level when the slide has a level at
+its resolution (within 1 %), else it is resampled (area averaging) from
+the finest-enough level. The manifest records which, and a line per slide
+(``<slide>: LR resampled (no scanner level): ...``) names the resampled
+ones; ``--lr-source scanner`` refuses a slide whose LR would be resampled
+(reported as a failed slide naming the LR magnification and the levels).
+
 Layout of OUT_DIR (paths in the manifest are relative to it)::
 
     hr/<slide>/<slide>_x<X>_y<Y>.png          X, Y: level-0 top-left corner
     lr_x<M/m>/<slide>/<slide>_x<X>_y<Y>.png   e.g. lr_x2, lr_x4, lr_x8
+    masks/<slide>.png   with --mask-overlay: the mask thumbnail, tissue
+                   tinted green and outlined
     manifest.csv   slide, split, x, y, width_level0, height_level0,
-                   magnification, mpp (of the HR patches), hr_path,
-                   lr_x<M/m>_path ...
+                   magnification, mpp (of the HR patches), hr_path, then
+                   per LR: lr_x<M/m>_path, lr_x<M/m>_source (``scanner``
+                   or ``resampled``), lr_x<M/m>_level (the level read),
+                   lr_x<M/m>_level_mpp (its um/px), lr_x<M/m>_resample
+                   (level pixels per LR pixel, within 1 % of 1 for a
+                   scanner level)
     failed.csv     slide, reason: the slides of this run that failed
     .done/<slide>.json   finished slide: its settings and manifest rows
 
@@ -85,15 +100,17 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from pathsr.slides import (SlideReader, open_slide,  # noqa: E402
-                           segment_tissue, tissue_patch_coords)
-from pathsr.slides.slide_reader import UPSAMPLE_TOLERANCE  # noqa: E402
+from pathsr.slides import (SlideReader, mask_overlay,  # noqa: E402
+                           open_slide, segment_tissue, tissue_patch_coords)
+from pathsr.slides.slide_reader import (LEVEL_TOLERANCE,  # noqa: E402
+                                        UPSAMPLE_TOLERANCE)
 
 SLIDE_EXTENSIONS = ('.svs', '.tif', '.tiff', '.ndpi', '.mrxs', '.scn')
 SPLITS = ('train', 'val', 'test')
 MASK_MAX_DOWNSAMPLE = 64
 COLUMNS = ['slide', 'split', 'x', 'y', 'width_level0', 'height_level0',
            'magnification', 'mpp', 'hr_path']
+LR_FIELDS = ('path', 'source', 'level', 'level_mpp', 'resample')
 
 
 def parse_args() -> argparse.Namespace:
@@ -128,6 +145,13 @@ def parse_args() -> argparse.Namespace:
                         choices=['auto', 'openslide', 'tiffslide'])
     parser.add_argument('--slide-mpp', type=float,
                         help='level-0 mpp of slides that record none')
+    parser.add_argument('--lr-source', default='any',
+                        choices=['any', 'scanner'],
+                        help='scanner: refuse slides whose LR would be '
+                        'resampled rather than read from a scanner level')
+    parser.add_argument('--mask-overlay', action='store_true',
+                        help='write masks/<slide>.png, the tissue mask '
+                        'over the slide thumbnail')
     args = parser.parse_args()
     target = args.mpp if args.mpp is not None else args.magnification
     if not (math.isfinite(target) and target > 0):
@@ -165,6 +189,7 @@ def parse_args() -> argparse.Namespace:
                              f'scale {scale:g} of LR magnification '
                              f'{lr_mag:g} (HR {hr_magnification:g})')
         args.scales.append(scale)
+    args.hr_magnification = hr_magnification
     return args
 
 
@@ -258,6 +283,9 @@ def discard_slide(task: dict) -> None:
             for file_name in os.listdir(path):
                 os.remove(osp.join(path, file_name))
             os.rmdir(path)
+    overlay = osp.join(out_dir, 'masks', name + '.png')
+    if osp.exists(overlay):
+        os.remove(overlay)
     running = _marker(out_dir, name, '.running')
     if osp.exists(running):
         os.remove(running)
@@ -279,11 +307,60 @@ def open_with_mpp(path: str, backend: str,
     return slide, slide.mpp
 
 
+def lr_sources(slide: SlideReader, downsample: float,
+               params: dict) -> Dict[float, dict]:
+    """Per LR scale, where its pixels come from: ``source`` ``'scanner'``
+    when a level has the LR resolution (within ``LEVEL_TOLERANCE``), else
+    ``'resampled'``; ``level`` read, its ``level_mpp`` and ``resample``
+    (level pixels per LR pixel). Raises a ValueError for a resampled LR
+    when ``params['lr_source']`` is ``'scanner'``."""
+    sources = {}
+    for scale in params['scales']:
+        lr_downsample = downsample * scale
+        level = slide.best_level(lr_downsample)
+        level_ds = slide.level_downsamples[level]
+        resample = lr_downsample / level_ds
+        scanner = resample <= LEVEL_TOLERANCE and \
+            1 / resample <= LEVEL_TOLERANCE
+        sources[scale] = dict(
+            source='scanner' if scanner else 'resampled', level=level,
+            level_mpp=_number(slide.mpp * level_ds),
+            resample=_number(resample))
+        if not scanner and params['lr_source'] == 'scanner':
+            magnification = params['hr_magnification'] / scale
+            raise ValueError(
+                f'LR magnification {magnification:g} (x{scale:g}, '
+                f'{slide.mpp * lr_downsample:g} um/px) is no scanner level '
+                f'of slide {slide.path} (levels at '
+                + ', '.join(f'{slide.mpp * ds:g}'
+                            for ds in slide.level_downsamples)
+                + ' um/px); it would be resampled x'
+                f'{resample:g} from level {level}, which --lr-source '
+                'scanner refuses')
+    return sources
+
+
+def resampled_note(name: str, row: dict, scales: Sequence[float]
+                   ) -> Optional[str]:
+    """The line ``<slide>: LR resampled (no scanner level): lr_x2
+    resampled x2 from level 0 (0.25 um/px)`` naming the resampled LR of a
+    manifest ``row``, or None when there is none."""
+    parts = [
+        f'lr_x{s:g} resampled x{row[f"lr_x{s:g}_resample"]:g} from level '
+        f'{row[f"lr_x{s:g}_level"]} ({row[f"lr_x{s:g}_level_mpp"]:g} um/px)'
+        for s in scales if row[f'lr_x{s:g}_source'] == 'resampled'
+    ]
+    return f'{name}: LR resampled (no scanner level): ' + '; '.join(
+        parts) if parts else None
+
+
 def tissue_coords(slide: SlideReader, downsample: float, name: str,
-                  params: dict) -> np.ndarray:
+                  params: dict, overlay: Optional[str] = None
+                  ) -> np.ndarray:
     """Level-0 (x, y) (N, 2) of the grid patches on tissue, at most
     ``max_patches_per_slide`` of them (a random subset by seed and name);
-    ``downsample`` is level-0 pixels per HR pixel."""
+    ``downsample`` is level-0 pixels per HR pixel. With ``overlay`` (a PNG
+    path) the mask over the thumbnail is written there."""
     patch_level0 = params['patch_size'] * downsample
     width, height = slide.dimensions
     if min(width, height) < patch_level0:
@@ -293,8 +370,13 @@ def tissue_coords(slide: SlideReader, downsample: float, name: str,
     thumbnail = slide.read_region(
         (0, 0), (math.ceil(width / mask_ds), math.ceil(height / mask_ds)),
         mpp=slide.mpp * mask_ds)
+    # undilated: a patch's tissue fraction is then that of its pixels (the
+    # default 2 px margin is for whole-slide SR, which must lose no edge)
+    mask = segment_tissue(thumbnail, dilate=0)
+    if overlay is not None:
+        _write_png(overlay, mask_overlay(thumbnail, mask))
     coords = tissue_patch_coords(
-        segment_tissue(thumbnail), mask_ds, patch_level0,
+        mask, mask_ds, patch_level0,
         params['stride'] * downsample,
         params['min_tissue'], (width, height))
     if len(coords) == 0:
@@ -331,7 +413,11 @@ def process_slide(task: dict) -> List[dict]:
                 f'({slide.objective_power:g}x) is coarser than the target '
                 f'{slide_mpp * downsample:g} um/px')
         hr_mpp = slide_mpp * downsample
-        coords = tissue_coords(slide, downsample, name, params).tolist()
+        sources = lr_sources(slide, downsample, params)
+        overlay = osp.join(out_dir, 'masks', name + '.png') \
+            if task.get('mask_overlay') else None
+        coords = tissue_coords(slide, downsample, name, params,
+                               overlay).tolist()
         # a bar per slide only when slides run in this process (one slide,
         # or --workers 1): bars of parallel workers would garble stderr
         for x, y in tqdm(coords, desc=name, unit='patch', leave=False,
@@ -351,6 +437,8 @@ def process_slide(task: dict) -> List[dict]:
                 lr_size = round(patch / scale)
                 column = f'lr_x{scale:g}_path'
                 row[column] = f'lr_x{scale:g}/{file_name}'
+                row.update({f'lr_x{scale:g}_{key}': value
+                            for key, value in sources[scale].items()})
                 sizes[row[column]] = _write_png(
                     osp.join(out_dir, row[column]),
                     slide.read_region((x, y), (lr_size, lr_size),
@@ -500,7 +588,8 @@ def main() -> None:
         min_tissue=args.min_tissue,
         max_patches_per_slide=args.max_patches_per_slide,
         seed=args.seed if args.max_patches_per_slide else None,
-        slide_mpp=args.slide_mpp)
+        slide_mpp=args.slide_mpp, lr_source=args.lr_source,
+        hr_magnification=args.hr_magnification)
     params = json.loads(json.dumps(params))
 
     rows_by_name: Dict[str, List[dict]] = {}
@@ -514,6 +603,7 @@ def main() -> None:
         else:
             tasks.append(dict(path=path, name=name, out_dir=args.out_dir,
                               backend=args.backend, params=params,
+                              mask_overlay=args.mask_overlay,
                               progress=False))
             # left by a run that was killed
             running = _marker(args.out_dir, name, '.running')
@@ -532,6 +622,9 @@ def main() -> None:
                                file=sys.stderr)
             else:
                 rows_by_name[task['name']] = rows
+                note = resampled_note(task['name'], rows[0], args.scales)
+                if note:
+                    progress.write(note, file=sys.stderr)
             progress.update()
 
         if args.workers == 1 or len(tasks) <= 1:
@@ -541,7 +634,9 @@ def main() -> None:
             run_pool(tasks, args.workers, collect)
 
     splits = split_slides(list(names), args.split, args.seed)
-    columns = COLUMNS + [f'lr_x{s:g}_path' for s in args.scales]
+    columns = COLUMNS + [
+        f'lr_x{s:g}_{field}' for s in args.scales for field in LR_FIELDS
+    ]
     manifest = osp.join(args.out_dir, 'manifest.csv')
     with open(manifest + '.tmp', 'w', newline='', encoding='utf-8') as file:
         writer = csv.DictWriter(file, columns)

@@ -4,7 +4,8 @@
 # Texture Learner (amplitude, x/y frequencies 256 each, phase from the cell);
 # Self-Texture Fusion; Local Pixel Decoder (260 -> 256 x 3 -> 3) plus Local
 # Texture Decoder (256 -> 256 x 3 -> 3); L1 loss; cell clipping above x4.
-# Switches and defaults: docs/iste.md.
+# Switches and defaults: docs/iste.md. The released code's switches:
+# iste-swinir-released.py.
 model = dict(
     type='ImplicitSRModel',
     encoder=dict(type='SwinIR', arch='classical', upscale_factor=None),
@@ -22,6 +23,12 @@ model = dict(
         self_value=False,
         # differentiable LFI keys/values (the official code detaches them)
         detach_kv=False,
+        # LFI tokens: the paper's window vectors (Eq. 1); the released code
+        # reshapes the window in memory ('released', iste-swinir-released.py)
+        lfi_token_layout='window',
+        # the released code's 11th, unscaled "self" logit q . q' in the LFI
+        # softmax (False: the ten token logits only)
+        lfi_self_logit=True,
         # chunk-independent STF keys: fixed positions per 48-px LR tile
         # ('faithful': the queries of one forward call, as the official code)
         stf_mode='tiled',

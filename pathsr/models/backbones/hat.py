@@ -14,9 +14,10 @@ class HAT(SwinIR):
     of ``window_size`` = HAT's pad to 16 at test, conv -> tokens + LayerNorm
     -> residual groups -> LayerNorm -> conv + long skip -> conv to 64 +
     LeakyReLU -> pixel-shuffle upsampler -> conv to RGB, cropped) with
-    residual hybrid attention groups (:class:`RHAG`: HABs, then an OCAB)
-    instead of RSTBs. HAT has only the pixel-shuffle upsampler, so
-    ``upscale_factor`` may not be None. The mean shift of the original code
+    residual hybrid attention groups (:class:`RHAG`: HABs, then an OCAB;
+    :class:`MRHAG` when the blocks are M-HABs) instead of RSTBs. HAT has
+    only the pixel-shuffle upsampler, so ``upscale_factor`` may not be
+    None. The mean shift of the original code
     is done by the data preprocessor. A variant differs from HAT only by
     ``block_cfg`` (its ``type`` and arguments); ``compress_ratio``,
     ``squeeze_factor`` and ``conv_scale`` are given to every block.
@@ -116,6 +117,9 @@ class HAT(SwinIR):
                 compress_ratio=settings['compress_ratio'],
                 squeeze_factor=settings['squeeze_factor'],
                 conv_scale=conv_scale),
-            group_cfg=dict(type='RHAG', overlap_ratio=overlap_ratio),
+            # MiHATP: a group of M-HABs is an M-RHAG
+            group_cfg=dict(
+                type='MRHAG' if block_cfg.get('type') == 'MHAB' else 'RHAG',
+                overlap_ratio=overlap_ratio),
             with_cp=with_cp,
             init_cfg=init_cfg)

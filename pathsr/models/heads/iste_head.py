@@ -1,5 +1,5 @@
 """ISTE (Qu et al., MICCAI 2023): implicit self-texture enhancement."""
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -8,22 +8,11 @@ from mmengine.model import BaseModule
 from pathsr.registry import MODELS
 from ..layers.local_feature_interactor import LocalFeatureInteractor
 from ..layers.self_texture_fusion import SelfTextureFusion
+from ..layers.stf_key_set import r2_positions, tile_axis
 from ..layers.texture_learner import TextureLearner
 from .local_ensemble import bilinear_skip, ensemble_query, gather_codes
 
 STF_MODES = ('faithful', 'tiled')
-
-# the plastic number g (g^3 = g + 1): (1/g, 1/g^2) generates the R2
-# low-discrepancy sequence of Roberts (2018)
-_PLASTIC = 1.324717957244746
-
-
-def r2_positions(num: int) -> torch.Tensor:
-    """``num`` points of the R2 sequence in ``[0, 1)^2``, ``(num, 2)`` (row,
-    column): ``frac(0.5 + n (1/g, 1/g^2))`` for ``n = 1 .. num``."""
-    n = torch.arange(1, num + 1, dtype=torch.float64)[:, None]
-    alpha = torch.tensor([1 / _PLASTIC, 1 / _PLASTIC**2], dtype=torch.float64)
-    return ((0.5 + n * alpha) % 1).float()
 
 
 @MODELS.register_module()
@@ -49,7 +38,8 @@ class ISTEHead(BaseModule):
       call, as the official code. At test these are the ``eval_chunk``
       queries, so predictions depend on the chunk size and order, and the
       similarity matrix has ``chunk^2`` entries.
-    - ``'tiled'``: the LR image is cut into tiles of ``stf_tile_size``
+    - ``'tiled'`` (geometry in :mod:`pathsr.models.layers.stf_key_set`):
+      the LR image is cut into tiles of ``stf_tile_size``
       pixels (the training LR size; the last tile of a row or column is
       moved back inside the image; a smaller image is one tile). The keys of
       a query are the textures, with its cell, at ``stf_num_keys`` fixed
@@ -78,6 +68,12 @@ class ISTEHead(BaseModule):
             :class:`LocalFeatureInteractor`.
         detach_kv: LFI stops gradients through its keys/values (official
             gradients).
+        lfi_token_layout: LFI key/value tokens: ``'window'`` (paper Eq. 1)
+            or ``'released'`` (the released code's raw reshape); see
+            :class:`LocalFeatureInteractor`.
+        lfi_self_logit: LFI softmax with the released code's self logit
+            (11 logits; False: the ten token logits only, as the printed
+            paper describes).
         stf_mode: ``'tiled'`` or ``'faithful'``, see above.
         stf_tile_size: LR side of the tiles of ``'tiled'``.
         stf_num_keys: Keys per tile of ``'tiled'`` (2304 = 48^2, the
@@ -98,6 +94,8 @@ class ISTEHead(BaseModule):
                  lfi_heads: int = 8,
                  self_value: bool = False,
                  detach_kv: bool = False,
+                 lfi_token_layout: str = 'window',
+                 lfi_self_logit: bool = True,
                  stf_mode: str = 'tiled',
                  stf_tile_size: int = 48,
                  stf_num_keys: int = 2304,
@@ -116,7 +114,9 @@ class ISTEHead(BaseModule):
         self.image_skip = image_skip
         self.lfi = LocalFeatureInteractor(
             in_channels, lfi_heads, self_value=self_value,
-            detach_kv=detach_kv) if use_lfi else None
+            detach_kv=detach_kv,
+            token_layout=lfi_token_layout,
+            self_logit=lfi_self_logit) if use_lfi else None
         self.pixel_conv = nn.Conv2d(in_channels, hidden_dim, 3, padding=1)
         self.texture_learner = TextureLearner(in_channels, hidden_dim)
         self.stf = SelfTextureFusion(
@@ -140,9 +140,15 @@ class ISTEHead(BaseModule):
             texture=self.texture_learner.maps(feat),
             inputs=inputs)
 
-    def query(self, state: Dict[str, torch.Tensor], coord: torch.Tensor,
-              cell: torch.Tensor) -> torch.Tensor:
-        """RGB ``(B, N, 3)`` at ``coord`` with cells ``cell``."""
+    def decode(self, state: Dict[str, torch.Tensor], coord: torch.Tensor,
+               cell: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """The two branches of every query before the local ensemble blends
+        them, for ``(B, N, 2)`` coord/cell: ``pixel_rgb`` (Local Pixel
+        Decoder) and ``texture_rgb`` (Local Texture Decoder, absent without
+        it), ``(B, 4, N, 3)`` each; the ensemble ``weight`` ``(B, 4, N)``;
+        with STF the coordinate ``key_coord`` ``(B, 4, N, 2)`` of the texture
+        each code retrieved and its cosine similarity ``score`` ``(B, 4,
+        N)``."""
         lr_shape = state['pixel'].shape[-2:]
         q = ensemble_query(coord, lr_shape)
         rel_cell = (cell * cell.new_tensor(lr_shape))[:, None]
@@ -150,16 +156,31 @@ class ISTEHead(BaseModule):
             gather_codes(state['texture'], q.row, q.col), q.rel_coord,
             rel_cell)  # (B, 4, N, D)
         pixel = gather_codes(state['pixel'], q.row, q.col)
+        out = dict(weight=q.weight)
         if self.stf is not None and self.stf_mode == 'faithful':
-            pixel = self.stf(pixel, texture)
+            score, index = self.stf.retrieve(pixel, texture)
+            pixel = self.stf.fuse_texture(
+                pixel, self.stf.gather(texture, index), score)
+            out.update(score=score, key_coord=self.stf.gather(
+                coord[:, None].expand(*index.shape, 2), index))
         elif self.stf is not None:
-            pixel = self._tiled_fusion(state['texture'], pixel, coord, cell)
-        pred = self.pixel_decoder(
+            pixel, out['key_coord'], out['score'] = self._tiled_fusion(
+                state['texture'], pixel, coord, cell)
+        out['pixel_rgb'] = self.pixel_decoder(
             torch.cat([pixel, q.rel_coord,
                        rel_cell.expand_as(q.rel_coord)], -1))
         if self.texture_decoder is not None:
-            pred = pred + self.texture_decoder(texture)
-        pred = (pred * q.weight[..., None]).sum(1)
+            out['texture_rgb'] = self.texture_decoder(texture)
+        return out
+
+    def query(self, state: Dict[str, torch.Tensor], coord: torch.Tensor,
+              cell: torch.Tensor) -> torch.Tensor:
+        """RGB ``(B, N, 3)`` at ``coord`` with cells ``cell``."""
+        parts = self.decode(state, coord, cell)
+        pred = parts['pixel_rgb']
+        if 'texture_rgb' in parts:
+            pred = pred + parts['texture_rgb']
+        pred = (pred * parts['weight'][..., None]).sum(1)
         if self.image_skip:
             pred = pred + bilinear_skip(state['inputs'], coord)
         return pred
@@ -167,16 +188,6 @@ class ISTEHead(BaseModule):
     def forward(self, feat: torch.Tensor, coord: torch.Tensor,
                 cell: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
         return self.query(self.prepare(feat, inputs), coord, cell)
-
-    def _tile_axis(self, coord: torch.Tensor,
-                   length: int) -> Tuple[torch.Tensor, List[int], int]:
-        """Tile index of coordinates ``(B, N)`` along an LR axis of
-        ``length`` pixels, the tiles' first pixels and their size."""
-        size = min(self.stf_tile_size, length)
-        count = -(-length // size)
-        starts = [min(i * size, length - size) for i in range(count)]
-        pixel = ((coord + 1) / 2 * length).floor().long().clamp(0, length - 1)
-        return (pixel // size).clamp(max=count - 1), starts, size
 
     def tile_keys(self, texture_maps: torch.Tensor, start: Tuple[int, int],
                   size: Tuple[int, int],
@@ -194,17 +205,22 @@ class ISTEHead(BaseModule):
             gather_codes(texture_maps, q.row, q.col), q.rel_coord,
             rel_cell)[0]
 
-    def _tiled_fusion(self, texture_maps: torch.Tensor, pixel: torch.Tensor,
-                      coord: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
+    def _tiled_fusion(
+        self, texture_maps: torch.Tensor, pixel: torch.Tensor,
+        coord: torch.Tensor, cell: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """STF of pixel codes ``(B, 4, N, D)`` against the key set of each
-        query's tile (``stf_mode='tiled'``)."""
+        query's tile (``stf_mode='tiled'``): the fused codes, the coordinate
+        of each retrieved key ``(B, 4, N, 2)`` and its similarity ``(B, 4,
+        N)``."""
         lr_shape = texture_maps.shape[-2:]
-        rows, row_starts, row_size = self._tile_axis(coord[..., 0],
-                                                     lr_shape[0])
-        cols, col_starts, col_size = self._tile_axis(coord[..., 1],
-                                                     lr_shape[1])
+        rows, row_starts, row_size = tile_axis(coord[..., 0], lr_shape[0],
+                                               self.stf_tile_size)
+        cols, col_starts, col_size = tile_axis(coord[..., 1], lr_shape[1],
+                                               self.stf_tile_size)
         tiles = rows * len(col_starts) + cols  # (B, N)
-        fused = []
+        size = coord.new_tensor(lr_shape)
+        fused, key_coords, scores = [], [], []
         for b in range(pixel.size(0)):
             if not torch.equal(cell[b], cell[b, :1].expand_as(cell[b])):
                 raise ValueError("stf_mode='tiled' needs one cell for all "
@@ -213,15 +229,23 @@ class ISTEHead(BaseModule):
             rel_cell = cell[b, 0] * cell.new_tensor(lr_shape)
             texture = torch.zeros_like(pixel[b])
             score = pixel.new_zeros(pixel.shape[1:3])
+            key_coord = coord.new_zeros(*pixel.shape[1:3], 2)
             for tile in tiles[b].unique().tolist():
                 row, col = divmod(tile, len(col_starts))
-                keys = self.tile_keys(texture_maps[b:b + 1],
-                                      (row_starts[row], col_starts[col]),
+                start = (row_starts[row], col_starts[col])
+                keys = self.tile_keys(texture_maps[b:b + 1], start,
                                       (row_size, col_size), rel_cell)
                 index = (tiles[b] == tile).nonzero()[:, 0]
                 best, key_index = self.stf.retrieve(pixel[b][:, index], keys)
                 texture[:, index] = self.stf.gather(keys, key_index).to(
                     texture.dtype)
                 score[:, index] = best.to(score.dtype)
+                position = coord.new_tensor(start) + self.key_positions.to(
+                    coord)[key_index] * coord.new_tensor([row_size,
+                                                          col_size])
+                key_coord[:, index] = position / size * 2 - 1
             fused.append(self.stf.fuse_texture(pixel[b], texture, score))
-        return torch.stack(fused)
+            key_coords.append(key_coord)
+            scores.append(score)
+        return torch.stack(fused), torch.stack(key_coords), torch.stack(
+            scores)

@@ -4,6 +4,7 @@ from .hybrid_attention_block import HAB
 from .local_feature_interactor import LocalFeatureInteractor
 from .mlp import MLP
 from .multi_hybrid_attention_block import MHAB
+from .multi_rhag import MRHAG
 from .overlapping_cross_attention import OCAB
 from .pixel_shuffle_upsampler import PixelShuffleUpsampler
 from .residual_block import ResidualBlockNoBN
@@ -16,7 +17,7 @@ from .window_attention import (WindowAttention, shift_window_mask,
                                window_partition, window_reverse)
 
 __all__ = [
-    'CAB', 'HAB', 'MHAB', 'OCAB', 'RHAG',
+    'CAB', 'HAB', 'MHAB', 'MRHAG', 'OCAB', 'RHAG',
     'DeformableAttention',
     'LocalFeatureInteractor', 'SelfTextureFusion', 'TextureLearner',
     'MLP',

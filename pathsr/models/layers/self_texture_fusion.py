@@ -21,8 +21,10 @@ class SelfTextureFusion(BaseModule):
     With ``Q`` the pixel features and ``K = V`` the texture features, ``S_i
     = max_j cos(Q_i, K_j)`` and ``j_i`` its index (the first on ties). The
     output is ``Q_i + Linear(2D -> D, no bias)([Q_i ; V_{j_i}]) * S_i``.
-    Which textures form the key set is the caller's choice (ISTE: the
-    queries of one forward call; see :class:`ISTEHead`).
+    Which textures form the key set is the caller's choice: in the official
+    code the queries of one forward call (``ISTEHead(stf_mode='faithful')``),
+    in pathsr's default fixed positions per LR tile
+    (:mod:`pathsr.models.layers.stf_key_set`).
 
     Args:
         dim: ``D``, channels of the pixel and texture features.
