@@ -1,6 +1,7 @@
 """Loading a config from the command line of ``tools/train.py``/``test.py``:
 the file read with errors that name their file and line, the overrides
 applied, and top-level keys that nothing reads refused."""
+import ast
 import difflib
 import inspect
 import os.path as osp
@@ -69,6 +70,21 @@ def _base_keys(path: str) -> Set[str]:
     return keys
 
 
+def _names_read(path: str) -> Set[str]:
+    """The names that the Python source of config ``path`` reads (helper
+    variables used in an expression, e.g. ``1000 * iters_per_epoch``)."""
+    try:
+        with open(path, encoding='utf-8') as file:
+            tree = ast.parse(file.read(), filename=path)
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    return {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
+
+
 def _values(node: Any) -> Iterable[Any]:
     """``node`` and every value nested in it (dicts, lists, tuples)."""
     yield node
@@ -88,8 +104,9 @@ def check_top_level_keys(cfg: Config,
     A top-level key is known when mmengine's Runner or pathsr reads it
     (the arguments of ``Runner.__init__`` and :data:`READ_KEYS`), when a
     ``_base_`` file of the config defines it, or when it is a helper
-    variable: its value is used inside another key (``train_pipeline``,
-    ``scale``). A key set on the command line (``--cfg-options``) must be
+    variable: the config's source reads it in an expression
+    (``1000 * iters_per_epoch``) or its value is used inside another key
+    (``train_pipeline``, ``scale``). A key set on the command line (``--cfg-options``) must be
     read or used: setting a helper variable there changes nothing, since
     the keys that use it copied its value when the file was read. Names
     starting with ``_`` are private and not checked.
@@ -105,6 +122,7 @@ def check_top_level_keys(cfg: Config,
     read = set(inspect.signature(Runner.__init__).parameters) | READ_KEYS
     command_line = command_line or {}
     from_bases = _base_keys(cfg.filename) if cfg.filename else set()
+    helpers = _names_read(cfg.filename) if cfg.filename else set()
     for key in sorted(cfg.keys()):
         if key.startswith('_') or key in read:
             continue
@@ -112,7 +130,8 @@ def check_top_level_keys(cfg: Config,
             continue
         value = cfg[key]
         others = [cfg[k] for k in cfg.keys() if k != key]
-        if any(item == value for other in others for item in _values(other)):
+        if key in helpers or any(item == value for other in others
+                                 for item in _values(other)):
             continue
         if command_line.get(key):
             raise ConfigError(

@@ -47,6 +47,20 @@ def test_helper_variables_of_a_user_config_are_accepted(tmp_path, repo):
     assert cfg.val_dataloader.dataset.pipeline == cfg.my_pipeline
 
 
+def test_helper_variable_used_in_an_expression_is_accepted(tmp_path, repo):
+    # its value (25) appears nowhere in the config, only 4 * 25 does
+    path = _write(
+        tmp_path, 'expr.py', f"_base_ = '{repo / DEMO}'\n"
+        "iters_per_epoch = 25\n"
+        "train_cfg = dict(max_iters=4 * iters_per_epoch)\n")
+    assert load_config(path).train_cfg.max_iters == 100
+    # an unused neighbour is still refused
+    path = _write(tmp_path, 'expr2.py',
+                  open(path).read() + "iters_per_epok = 30\n")
+    with pytest.raises(ConfigError, match="'iters_per_epok'"):
+        load_config(path)
+
+
 @pytest.mark.parametrize('options, message', [
     (dict(data_rot='/x'), r"--cfg-options data_rot=\.\.\.: nothing reads "
      r"the top-level key 'data_rot' \(did you mean 'data_root'\?\)"),
