@@ -1,6 +1,6 @@
 """Multi-residual hybrid attention group (M-RHAG) of MiHATP (Xu et al.,
 MICCAI 2024), the residual group of its generator."""
-from typing import Sequence, Union
+from typing import Any
 
 from pathsr.registry import MODELS
 from .rhag import RHAG
@@ -18,31 +18,16 @@ class MRHAG(RHAG):
     M-RHAGs.
 
     Args:
-        dim: Token channels ``C``.
-        depth: Number of M-HABs.
-        num_heads: Attention heads of the blocks and of the OCAB.
-        window_size: Window side of the blocks and query window of the OCAB.
-        drop_path: Stochastic depth rate, one for all blocks or one per block.
+        *args: ``dim``, ``depth``, ``num_heads``, ... as for :class:`RHAG`.
         block_cfg: Config of the M-HABs; its ``type`` must be ``'MHAB'``.
-        overlap_ratio: Key-window growth of the OCAB.
+        **kwargs: The other arguments of :class:`RHAG`.
     """
 
     def __init__(self,
-                 dim: int,
-                 depth: int,
-                 num_heads: int,
-                 window_size: int = 16,
-                 drop_path: Union[float, Sequence[float]] = 0.,
+                 *args: Any,
                  block_cfg: dict = dict(type='MHAB'),
-                 overlap_ratio: float = 0.5) -> None:
+                 **kwargs: Any) -> None:
         if block_cfg.get('type') != 'MHAB':
             raise ValueError("MRHAG is built of M-HABs: block_cfg['type'] "
                              f"must be 'MHAB', got {block_cfg.get('type')!r}")
-        super().__init__(
-            dim,
-            depth,
-            num_heads,
-            window_size=window_size,
-            drop_path=drop_path,
-            block_cfg=block_cfg,
-            overlap_ratio=overlap_ratio)
+        super().__init__(*args, block_cfg=block_cfg, **kwargs)
