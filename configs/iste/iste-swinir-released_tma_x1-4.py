@@ -7,17 +7,16 @@
 # epochs 500, 800, 900, 950. Run it on one process (the batch is total).
 _base_ = [
     '../_base_/models/iste-swinir-released.py',
-    '../_base_/datasets/tma_implicit.py', '../_base_/default_runtime.py'
+    '../_base_/datasets/tma_implicit.py',
+    '../_base_/schedules/swinir_implicit_1000k.py',
+    '../_base_/default_runtime.py'
 ]
 
 iters_per_epoch = 2300  # 460 images x repeat 20 / batch 4
 train_dataloader = dict(batch_size=4)
+# the SwinIR-LTE schedule (Adam 2e-4), in epochs of 2300 iterations
 train_cfg = dict(
-    type='IterBasedTrainLoop',
-    max_iters=1000 * iters_per_epoch,
-    val_interval=10 * iters_per_epoch)
-optim_wrapper = dict(
-    type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-4))
+    max_iters=1000 * iters_per_epoch, val_interval=10 * iters_per_epoch)
 param_scheduler = [
     dict(
         type='MultiStepLR',
