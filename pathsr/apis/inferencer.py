@@ -20,7 +20,6 @@ in_magnification``; the output's mpp (written into TIFF resolution tags) is
 ``in_mpp * h / H`` per axis.
 """
 import math
-import os
 import os.path as osp
 import re
 import warnings
@@ -45,6 +44,7 @@ from pathsr.registry import MODELS
 from pathsr.slides import open_slide
 from pathsr.structures import MAX_OUTPUT_PIXELS
 from pathsr.utils import allow_mmengine_globals
+from pathsr.utils.atomic import atomic_path
 from .color_correction import correct_color
 from .tiled_inference import (DEFAULT_TILE_PIXELS, resolve_out_shape,
                               tile_geometry, tiled_sr)
@@ -360,8 +360,8 @@ def save_image(path: Union[str, Path],
         raise ValueError(f'cannot save {path}: use '
                          f'{", ".join(SAVE_SUFFIXES)}')
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f'.{path.stem}.partial{path.suffix}')
-    try:
+    with atomic_path(path, path.with_name(
+            f'.{path.stem}.partial{path.suffix}')) as partial:
         if suffix in ('.tif', '.tiff'):
             options = dict(photometric='rgb', compression='zlib',
                            tile=(256, 256))
@@ -377,10 +377,6 @@ def save_image(path: Union[str, Path],
                     str(partial), cv2.cvtColor(img, cv2.COLOR_RGB2BGR),
                     params):
                 raise OSError(f'cannot write {path}')
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
     return path
 
 

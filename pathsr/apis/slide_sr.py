@@ -76,6 +76,7 @@ from mmengine.dist import (all_gather_object, broadcast_object_list,
 from pathsr.slides import SlideReader, open_slide, segment_tissue
 from pathsr.slides.pyramid_writer import (ASSOCIATED, check_tiling,
                                           pyramid_shapes, write_pyramid)
+from pathsr.utils.atomic import atomic_path
 from pathsr.version import __version__
 from .distributed import contiguous_block
 from .inferencer import SRInferencer
@@ -270,13 +271,11 @@ def _save_part(path: Path, tile: np.ndarray) -> None:
     Raises:
         OSError: The tile cannot be written (a full disk), naming it.
     """
-    partial = path.with_name(path.name + '.partial')
     try:
-        with open(partial, 'wb') as file:
+        with atomic_path(path, path.with_name(path.name + '.partial')) \
+                as partial, open(partial, 'wb') as file:
             np.save(file, tile)
-        os.replace(partial, path)
     except OSError as error:
-        partial.unlink(missing_ok=True)
         code = error.errno or errno.EIO
         raise OSError(
             code, f'cannot save the tile {path} ({_free_bytes(path)} bytes '
@@ -660,7 +659,6 @@ def super_resolve_slide(
         def write() -> List[Tuple[int, int]]:
             """Stream the pyramid to ``out`` (through ``<out>.tmp``) and
             remove the parts; the ``(H, W)`` of the levels."""
-            partial = out.with_name(out.name + '.tmp')
             provenance = {
                 'pathsr': 'super-resolved by pathsr (computer-generated, '
                 'not a scan)',
@@ -682,33 +680,29 @@ def super_resolve_slide(
             if checkpoint_sha256 is not None:
                 provenance['pathsr.checkpoint_sha256'] = checkpoint_sha256
             try:
-                shapes = write_pyramid(
-                    partial,
-                    level0(),
-                    out_shape,
-                    mpp=out_mpp,
-                    tile=tile,
-                    levels=levels,
-                    compression=compression,
-                    quality=quality,
-                    ome=ome,
-                    magnification=out_mag,
-                    description=provenance,
-                    associated=associated,
-                    scratch_dir=parts / 'pyramid')
+                with atomic_path(out) as partial:
+                    shapes = write_pyramid(
+                        partial,
+                        level0(),
+                        out_shape,
+                        mpp=out_mpp,
+                        tile=tile,
+                        levels=levels,
+                        compression=compression,
+                        quality=quality,
+                        ome=ome,
+                        magnification=out_mag,
+                        description=provenance,
+                        associated=associated,
+                        scratch_dir=parts / 'pyramid')
             except OSError as error:
-                partial.unlink(missing_ok=True)
                 if str(out) in str(error):
                     raise
                 raise OSError(error.errno, f'cannot write {out}: '
                               f'{error}') from None
-            except BaseException:
-                partial.unlink(missing_ok=True)
-                raise
             finally:
                 if bar is not None:
                     bar.close()
-            os.replace(partial, out)
             shutil.rmtree(parts)
             return shapes
 

@@ -104,6 +104,7 @@ from pathsr.slides import (SlideReader, mask_overlay,  # noqa: E402
                            open_slide, segment_tissue, tissue_patch_coords)
 from pathsr.slides.slide_reader import (LEVEL_TOLERANCE,  # noqa: E402
                                         UPSAMPLE_TOLERANCE)
+from pathsr.utils.atomic import atomic_path  # noqa: E402
 
 SLIDE_EXTENSIONS = ('.svs', '.tif', '.tiff', '.ndpi', '.mrxs', '.scn')
 SPLITS = ('train', 'val', 'test')
@@ -251,9 +252,8 @@ def _number(value: float) -> Union[int, float]:
 def _write_atomic(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` through ``<path>.tmp`` and a rename, so
     that a killed process never leaves a partial ``path``."""
-    with open(path + '.tmp', 'wb') as file:
+    with atomic_path(path) as partial, open(partial, 'wb') as file:
         file.write(data)
-    os.replace(path + '.tmp', path)
 
 
 def _write_png(path: str, image: np.ndarray) -> int:
@@ -638,13 +638,13 @@ def main() -> None:
         f'lr_x{s:g}_{field}' for s in args.scales for field in LR_FIELDS
     ]
     manifest = osp.join(args.out_dir, 'manifest.csv')
-    with open(manifest + '.tmp', 'w', newline='', encoding='utf-8') as file:
+    with atomic_path(manifest) as partial, open(
+            partial, 'w', newline='', encoding='utf-8') as file:
         writer = csv.DictWriter(file, columns)
         writer.writeheader()
         for name in sorted(rows_by_name):
             for row in rows_by_name[name]:
                 writer.writerow(dict(row, split=splits[name]))
-    os.replace(manifest + '.tmp', manifest)
     with open(osp.join(args.out_dir, 'failed.csv'), 'w', newline='',
               encoding='utf-8') as file:
         writer = csv.DictWriter(file, ['slide', 'reason'])

@@ -18,6 +18,7 @@ from mmengine.runner import IterBasedTrainLoop, Runner
 
 from pathsr.registry import RUNNERS
 from pathsr.utils import allow_mmengine_globals, from_plain, to_plain
+from pathsr.utils.atomic import atomic_path
 from pathsr.utils.rng_state import get_rng_state, set_rng_state
 
 #: Key of the generator states in a pathsr checkpoint.
@@ -303,23 +304,18 @@ class SRRunner(Runner):
         if '://' in out_dir:  # a remote backend: no rename there
             return super().save_checkpoint(out_dir, filename, *args,
                                            **kwargs)
-        partial = final + '.tmp'
         try:
-            super().save_checkpoint(out_dir, filename + '.tmp', *args,
-                                    **kwargs)
-            with open(partial, 'rb+') as f:
-                os.fsync(f.fileno())
-            os.replace(partial, final)
-        except BaseException as error:
-            if osp.exists(partial):
-                os.remove(partial)
-            if isinstance(error, OSError):
-                reason = error.strerror or str(error)
-                raise OSError(
-                    error.errno, f'cannot write checkpoint {final} '
-                    f'({reason}); the previous checkpoints are intact'
-                ) from error
-            raise
+            with atomic_path(final) as partial:
+                super().save_checkpoint(out_dir, filename + '.tmp', *args,
+                                        **kwargs)
+                with open(partial, 'rb+') as f:
+                    os.fsync(f.fileno())
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise OSError(
+                error.errno, f'cannot write checkpoint {final} '
+                f'({reason}); the previous checkpoints are intact'
+            ) from error
         directory = os.open(out_dir, os.O_RDONLY)
         try:
             os.fsync(directory)
